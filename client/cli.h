@@ -1,0 +1,62 @@
+/*
+ * cli.h - what every verb of the vmdedup command shares.
+ *
+ * The command is built only on the public API (vmdedup/vmdedup.h). Options
+ * follow rados(8) and rbd(8): -c/--conf, --id, --keyring, --cluster, pool
+ * overrides, --namespace, --format plain|json, -q. Global options may appear
+ * before or after the verb.
+ */
+#ifndef VMD_CLI_H
+#define VMD_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "vmdedup/vmdedup.h"
+
+typedef enum { VMD_OUT_PLAIN, VMD_OUT_JSON } vmd_out_format;
+
+typedef struct vmd_cli {
+    vmd_store_opts store;
+    vmd_out_format format;
+    int quiet;
+    const char *prog;
+} vmd_cli;
+
+/* A verb: its name, one line of help, and its entry point. */
+typedef struct vmd_cmd {
+    const char *name;
+    const char *args;
+    const char *help;
+    int (*run)(vmd_cli *cli, int argc, char **argv);
+} vmd_cmd;
+
+/*
+ * Parses argv (from argv[0] = the verb) against the global options plus the
+ * verb's own (extra, may be NULL; handle_extra gets each of them and returns
+ * 0, 2 for a usage error it reported, or -1 for an option it does not take).
+ * With stop_at_verb, parsing stops at the first positional argument (used by
+ * main() to find the verb). On return *first is the index of the first
+ * positional argument. Returns 0, or 2 on a usage error (already reported).
+ */
+int vmd_cli_parse(vmd_cli *cli, int argc, char **argv, const struct option *extra,
+                  const char *extra_short, int (*handle_extra)(vmd_cli *, int opt, const char *),
+                  int stop_at_verb, int *first);
+
+/* Prints "vmdedup: error: MSG" on stderr. */
+void vmd_cli_error(const vmd_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The library's error callback: prints the message through vmd_cli_error(). */
+void vmd_cli_on_error(void *arg, int err, const char *msg);
+
+/* Opens the store the options describe; reports failures. */
+int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
+
+/* Writes s as a JSON string literal (with quotes) to f. */
+void vmd_json_str(FILE *f, const char *s);
+
+int vmd_cmd_version(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_init(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_xen(vmd_cli *cli, int argc, char **argv);
+
+#endif /* VMD_CLI_H */

@@ -1,0 +1,209 @@
+/*
+ * store.c - connecting to the cluster and opening a store's pools.
+ *
+ * A store is addressed by a ceph.conf (or librados' own search for one), a
+ * client id and three pool names, plus an optional RADOS namespace for the
+ * tenant. Its settings object `vmd.store` in the meta pool marks the store as
+ * initialised; it is an omap of plain text values, readable with
+ * `rados -p vmd.meta listomapvals vmd.store`:
+ *
+ *     format    "1"                 layout version of the store
+ *     created   "2026-11-21T23:59:59Z"
+ *     creator   "vmdedup 0.1.0"
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+#include "vmdedup/cls_ops.h"
+
+const char *vmd_version(void)
+{
+#define VMD_STR2(x) #x
+#define VMD_STR(x)  VMD_STR2(x)
+    return VMD_STR(VMD_VERSION_MAJOR) "." VMD_STR(VMD_VERSION_MINOR) "." VMD_STR(VMD_VERSION_PATCH);
+}
+
+void vmd_store_opts_init(vmd_store_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+}
+
+static int open_pool(vmd_store *s, const char *pool, const char *nspace, rados_ioctx_t *out)
+{
+    int err = rados_ioctx_create(s->cluster, pool, out);
+    if (err < 0) {
+        *out = NULL;
+        if (err == -ENOENT)
+            return vmd_fail(s, err,
+                            "pool %s does not exist (create the pools with "
+                            "ceph-conf/vmd-pools)",
+                            pool);
+        return vmd_fail(s, err, "opening pool %s", pool);
+    }
+    if (nspace)
+        rados_ioctx_set_namespace(*out, nspace);
+    return 0;
+}
+
+static int connect_cluster(vmd_store *s, const vmd_store_opts *o)
+{
+    char name[128];
+    int err;
+
+    snprintf(name, sizeof(name), "client.%s", o->id ? o->id : "admin");
+    err = rados_create2(&s->cluster, o->cluster ? o->cluster : "ceph", name, 0);
+    if (err < 0) {
+        s->cluster = NULL;
+        return vmd_fail(s, err, "creating cluster handle for %s", name);
+    }
+    /* A missing cluster should fail in seconds, not librados' default 5 minutes;
+       a value in the ceph.conf read below still wins. */
+    rados_conf_set(s->cluster, "client_mount_timeout", "30");
+    err = rados_conf_read_file(s->cluster, o->conf);
+    if (err < 0)
+        return vmd_fail(s, err, "reading ceph config %s",
+                        o->conf ? o->conf : "($CEPH_CONF or /etc/ceph/ceph.conf)");
+    err = rados_conf_parse_env(s->cluster, NULL);
+    if (err < 0)
+        return vmd_fail(s, err, "parsing CEPH_ARGS");
+    if (o->keyring) {
+        err = rados_conf_set(s->cluster, "keyring", o->keyring);
+        if (err < 0)
+            return vmd_fail(s, err, "setting keyring %s", o->keyring);
+    }
+    err = rados_connect(s->cluster);
+    if (err < 0)
+        return vmd_fail(s, err, "connecting to the cluster as %s (config %s)", name,
+                        o->conf ? o->conf : "default");
+    return 0;
+}
+
+static char *dup_or(const char *s, const char *dflt)
+{
+    return strdup(s ? s : dflt);
+}
+
+int vmd_store_open(vmd_store **out, const vmd_store_opts *opts)
+{
+    vmd_store_opts dflt;
+    vmd_store *s;
+    int err;
+
+    *out = NULL;
+    if (!opts) {
+        vmd_store_opts_init(&dflt);
+        opts = &dflt;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return vmd_fail_cb(opts->on_error, opts->error_arg, -ENOMEM, "allocating store");
+    s->on_error = opts->on_error;
+    s->error_arg = opts->error_arg;
+    s->meta_pool = dup_or(opts->meta_pool, VMD_DEFAULT_META_POOL);
+    s->data_pool = dup_or(opts->data_pool, VMD_DEFAULT_DATA_POOL);
+    s->popular_pool = dup_or(opts->popular_pool, VMD_DEFAULT_POPULAR_POOL);
+    if (!s->meta_pool || !s->data_pool || !s->popular_pool) {
+        err = vmd_fail(s, -ENOMEM, "allocating store");
+        goto error;
+    }
+    err = connect_cluster(s, opts);
+    if (err)
+        goto error;
+    err = open_pool(s, s->meta_pool, opts->nspace, &s->meta);
+    if (!err)
+        err = open_pool(s, s->data_pool, opts->nspace, &s->data);
+    if (!err)
+        err = open_pool(s, s->popular_pool, opts->nspace, &s->popular);
+    if (err)
+        goto error;
+    *out = s;
+    return 0;
+
+error:
+    vmd_store_close(s);
+    return err;
+}
+
+void vmd_store_close(vmd_store *s)
+{
+    if (!s)
+        return;
+    if (s->meta)
+        rados_ioctx_destroy(s->meta);
+    if (s->data)
+        rados_ioctx_destroy(s->data);
+    if (s->popular)
+        rados_ioctx_destroy(s->popular);
+    if (s->cluster)
+        rados_shutdown(s->cluster);
+    free(s->meta_pool);
+    free(s->data_pool);
+    free(s->popular_pool);
+    free(s);
+}
+
+int vmd_store_init(vmd_store *s)
+{
+    char format[16], created[32], creator[32];
+    const char *keys[] = {"format", "created", "creator"};
+    const char *vals[] = {format, created, creator};
+    size_t lens[3];
+    rados_write_op_t op;
+    time_t now = time(NULL);
+    struct tm tm;
+    int err, i;
+
+    snprintf(format, sizeof(format), "%d", VMD_STORE_FORMAT);
+    gmtime_r(&now, &tm);
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(creator, sizeof(creator), "vmdedup %s", vmd_version());
+    for (i = 0; i < 3; i++)
+        lens[i] = strlen(vals[i]);
+
+    op = rados_create_write_op();
+    if (!op)
+        return vmd_fail(s, -ENOMEM, "allocating write op for %s", VMD_STORE_OBJECT);
+    rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+    rados_write_op_omap_set(op, keys, vals, lens, 3);
+    err = rados_write_op_operate(op, s->meta, VMD_STORE_OBJECT, NULL, 0);
+    rados_release_write_op(op);
+    if (err == -EEXIST)
+        return vmd_fail(s, err, "store already initialised (object %s in pool %s exists)",
+                        VMD_STORE_OBJECT, s->meta_pool);
+    if (err < 0)
+        return vmd_fail(s, err, "writing %s in pool %s", VMD_STORE_OBJECT, s->meta_pool);
+    return 0;
+}
+
+int vmd_store_class_info(vmd_store *s, vmd_class_info *out)
+{
+    char buf[VMD_OP_VERSION_REPLY_MAX + 64];
+    vmd_op_version_reply reply;
+    int n, err;
+
+    memset(out, 0, sizeof(*out));
+    n = rados_exec(s->meta, VMD_STORE_OBJECT, VMD_CLS_NAME, "version", NULL, 0, buf, sizeof(buf));
+    if (n == -ENOENT)
+        return vmd_fail(s, n, "store not initialised: no object %s in pool %s (run vmdedup init)",
+                        VMD_STORE_OBJECT, s->meta_pool);
+    if (n == -EOPNOTSUPP)
+        return vmd_fail(s, n, "class %s is not available on the OSDs (see docs/admin.md)",
+                        VMD_CLS_NAME);
+    if (n < 0)
+        return vmd_fail(s, n, "calling %s.version on %s in pool %s", VMD_CLS_NAME, VMD_STORE_OBJECT,
+                        s->meta_pool);
+    err = vmd_op_version_reply_decode(&reply, (const uint8_t *)buf, (size_t)n);
+    if (err)
+        return vmd_fail(s, -EPROTO, "decoding %s.version reply (%d bytes)", VMD_CLS_NAME, n);
+    snprintf(out->name, sizeof(out->name), "%s", reply.name);
+    vmd_cls_version_string(reply.class_version, out->version, sizeof(out->version));
+    out->wire_version = reply.wire_version;
+    out->wire_compat = reply.wire_compat;
+    out->compatible =
+        reply.wire_compat <= VMD_WIRE_VERSION && VMD_WIRE_COMPAT <= reply.wire_version;
+    return 0;
+}

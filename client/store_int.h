@@ -1,0 +1,44 @@
+/*
+ * store_int.h - the inside of a vmd_store, shared by the library's files.
+ *
+ * A store is one librados cluster handle and one I/O context per pool, all
+ * set to the tenant's namespace. librados handles are thread-safe, and the
+ * struct is immutable after vmd_store_open(), so a store can be shared by
+ * threads without locking.
+ */
+#ifndef VMD_STORE_INT_H
+#define VMD_STORE_INT_H
+
+#include <rados/librados.h>
+
+#include "vmdedup/vmdedup.h"
+
+/* Name of the settings object in the meta pool. */
+#define VMD_STORE_OBJECT "vmd.store"
+
+/* Version of the store layout written by vmd_store_init(). */
+#define VMD_STORE_FORMAT 1
+
+struct vmd_store {
+    rados_t cluster;
+    rados_ioctx_t meta;
+    rados_ioctx_t data;
+    rados_ioctx_t popular;
+    char *meta_pool;
+    char *data_pool;
+    char *popular_pool;
+    vmd_error_fn on_error;
+    void *error_arg;
+};
+
+/*
+ * Reports a failure: formats the message, appends ": <strerror(-err)>",
+ * passes it to the store's error callback and returns err, so callers write
+ * `return vmd_fail(s, err, "reading %s", oid);`. s may be NULL (then the
+ * callback given is used; fn may be NULL too).
+ */
+int vmd_fail_cb(vmd_error_fn fn, void *arg, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define vmd_fail(s, err, ...) vmd_fail_cb((s)->on_error, (s)->error_arg, (err), __VA_ARGS__)
+
+#endif /* VMD_STORE_INT_H */

@@ -1,0 +1,67 @@
+/*
+ * vmdedup.c - the vmdedup command: finds the verb and hands over to it.
+ *
+ *     vmdedup [GLOBAL OPTIONS] VERB [ARGS] [OPTIONS]
+ *
+ * Exit codes: 0 success, 1 failure (one line on stderr says what failed),
+ * 2 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const vmd_cmd commands[] = {
+    {"init", "", "initialise a store in existing pools", vmd_cmd_init},
+    {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
+    {"xen", "ls", "list Xen domains and their disks (libxenlight)", vmd_cmd_xen},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: vmdedup [options] <verb> [args]\n\nverbs:\n");
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-8s %-6s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(f, "\noptions:\n"
+               "  -c, --conf FILE        ceph.conf (default: $CEPH_CONF, /etc/ceph/ceph.conf)\n"
+               "  --id, --user ID        client id (default: admin)\n"
+               "  --keyring FILE         keyring\n"
+               "  --cluster NAME         cluster name (default: ceph)\n"
+               "  -p, --pool META        meta pool; data and popular pools follow its prefix\n"
+               "  --meta-pool, --data-pool, --popular-pool POOL\n"
+               "                         pools (default: vmd.meta, vmd.data, vmd.popular)\n"
+               "  --namespace NS         RADOS namespace of the tenant\n"
+               "  --format plain|json    output format (default: plain)\n"
+               "  -q, --quiet            no progress output\n"
+               "  -h, --help             this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    vmd_cli cli;
+    size_t i;
+    int first, rc;
+
+    memset(&cli, 0, sizeof(cli));
+    cli.prog = "vmdedup";
+    for (i = 1; i < (size_t)argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[i], "help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    rc = vmd_cli_parse(&cli, argc, argv, NULL, NULL, NULL, 1, &first);
+    if (rc)
+        return rc;
+    if (first >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[first], commands[i].name) == 0)
+            return commands[i].run(&cli, argc - first, argv + first);
+    vmd_cli_error(&cli, "unknown verb '%s' (see vmdedup --help)", argv[first]);
+    return 2;
+}

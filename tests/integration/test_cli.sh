@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# test_cli.sh - the vmdedup command against the throwaway cluster: exit codes,
+# one clear error line per failure, JSON output.
+#
+# usage: test_cli.sh PATH/TO/vmdedup   (CEPH_CONF must point at the cluster)
+set -u
+vmdedup=${1:?usage: test_cli.sh PATH/TO/vmdedup}
+: "${CEPH_CONF:?CEPH_CONF must point at the throwaway cluster}"
+ns="test-cli-$$"
+passed=0
+failed=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# check NAME EXPECTED_EXIT PATTERN_IN_STDOUT PATTERN_IN_STDERR -- ARGS...
+check() {
+    local name=$1 want=$2 pout=$3 perr=$4
+    shift 5
+    "$vmdedup" "$@" >"$out" 2>"$err" </dev/null
+    local rc=$?
+    local ok=1
+    [ "$rc" -eq "$want" ] || ok=0
+    [ -z "$pout" ] || grep -Eq -- "$pout" "$out" || ok=0
+    [ -z "$perr" ] || grep -Eq -- "$perr" "$err" || ok=0
+    if [ "$want" -ne 0 ] && [ "$(wc -l <"$err")" -ne 1 ]; then ok=0; fi # one line, not a screenful
+    if [ $ok -eq 1 ]; then
+        passed=$((passed + 1))
+        echo "  Test: $name ...passed"
+    else
+        failed=$((failed + 1))
+        echo "  Test: $name ...FAILED (exit $rc, want $want)"
+        sed 's/^/    stdout: /' "$out"
+        sed 's/^/    stderr: /' "$err"
+    fi
+}
+
+echo "Suite: cli"
+check "version before init names the fix" 1 "" "store not initialised.*vmdedup init" -- \
+    --namespace "$ns" version
+check "init" 0 "store initialised" "" -- --namespace "$ns" init
+check "init twice refuses" 1 "" "already initialised" -- --namespace "$ns" init
+check "version, plain" 0 "class +vmdedup 0\.1\.0.*compatible" "" -- --namespace "$ns" version
+check "version, json" 0 '^\{"client":"0\.1\.0","class":\{"name":"vmdedup".*"compatible":true\}\}$' "" -- \
+    --namespace "$ns" version --format json
+check "global options after the verb" 0 "compatible" "" -- version --namespace "$ns" -c "$CEPH_CONF"
+check "missing config names the file" 1 "" "/nonexistent/ceph.conf" -- \
+    -c /nonexistent/ceph.conf version
+check "missing pool names the pool" 1 "" "pool nosuch.data does not exist" -- \
+    --data-pool nosuch.data version
+check "unknown verb is a usage error" 2 "" "unknown verb 'frobnicate'" -- frobnicate
+check "unknown option is a usage error" 2 "" "unknown option '--frob'" -- version --frob
+check "bad format is a usage error" 2 "" "unknown format 'xml'" -- --format xml version
+check "help" 0 "usage: vmdedup" "" -- --help
+if grep -qs control_d /proc/xen/capabilities; then
+    check "xen ls in dom0" 0 "Domain-0" "" -- xen ls
+else
+    check "xen ls without Xen says so" 1 "" "Xen is not running here" -- xen ls
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
