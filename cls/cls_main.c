@@ -1,73 +1,94 @@
 /*
- * cls_main.c - registration of the RADOS object class `vmdedup` and its methods.
+ * cls_main.c - registration of the RADOS object class `vmdedup` with the OSD.
  *
  * The OSD dlopen()s libcls_vmdedup.so and calls __cls_init(), which registers
- * the class and one C entry point per method. Each entry point here is a
- * thin adapter that follows the same line for every method:
+ * the class and one C entry point per method. Each entry point is generated
+ * by METHOD() below: it wraps the OSD context in a vmd_obj, runs the method's
+ * logic (cls_methods.h, OSD-independent and unit-tested natively), and hands
+ * the malloc()ed reply to the OSD in cls_alloc()ed memory. Every method's
+ * logic follows the same line:
  *
- *     decode the request (cls_ops.c) -> validate -> read the object's state
- *     -> compute -> write the new state -> encode the reply
+ *     decode the request (cls_ops.c) -> validate all of it -> read the object's
+ *     state -> compute the new state in memory -> write it -> encode the reply
  *
- * The logic itself lives in separate C files with no OSD dependency so that
- * it is unit-tested natively; object access goes through cls_shim.h.
- *
- * Methods
- * -------
- *   version   RD   no input; replies vmd_op_version_reply (class and wire versions)
- *
- * A method never aborts: malformed input is answered with -EINVAL (logged at
- * level 1 with the method's name), an incompatible request with -EPROTO.
+ * so that a request is applied fully or not at all. Malformed input gets
+ * -EINVAL (logged with the method's name), an incompatible version -EPROTO;
+ * nothing aborts. The table of methods, their flags and their messages is in
+ * docs/format.md.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cls_api.h"
+#include "cls_methods.h"
 #include "vmdedup/cls_ops.h"
 
-/* Hands a reply to the OSD, which takes ownership of the cls_alloc()ed copy. */
-static int reply_copy(const uint8_t *buf, size_t len, char **out, int *outlen)
+void vmd_cls_log(int level, const char *fmt, ...)
 {
-    char *p;
+    char msg[512];
+    va_list ap;
 
-    if (len > INT32_MAX)
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cls_log(level, "<cls> vmdedup: %s", msg);
+}
+
+/* Runs one method's logic in the OSD and hands its reply over. */
+static int run_method(vmd_method_fn fn, cls_method_context_t ctx, char *in, int inlen, char **out,
+                      int *outlen)
+{
+    vmd_obj obj = {&vmd_obj_osd_ops, ctx};
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    char *p;
+    int rc;
+
+    if (inlen < 0)
+        return -EINVAL;
+    rc = fn(&obj, (const uint8_t *)in, (size_t)inlen, &reply, &len);
+    if (rc < 0 || !reply) {
+        free(reply);
+        return rc;
+    }
+    if (len > INT32_MAX) {
+        free(reply);
         return -EOVERFLOW;
+    }
     p = cls_alloc(len ? len : 1);
-    if (!p)
+    if (!p) {
+        free(reply);
         return -ENOMEM;
-    if (len)
-        memcpy(p, buf, len);
+    }
+    memcpy(p, reply, len);
+    free(reply);
     *out = p;
     *outlen = (int)len;
-    return 0;
+    return rc;
 }
 
-/* vmdedup.version: tells a client which class and wire versions run here. */
-static int method_version(cls_method_context_t ctx, char *in, int inlen, char **out, int *outlen)
-{
-    vmd_op_version_reply reply;
-    uint8_t buf[VMD_OP_VERSION_REPLY_MAX];
-    size_t len = 0;
-    int err;
-
-    (void)ctx;
-    (void)in;
-    if (inlen != 0) {
-        cls_log(1, "vmdedup.version: expected no input, got %d bytes", inlen);
-        return -EINVAL;
+#define METHOD(name)                                                                              \
+    static int cls_##name(cls_method_context_t ctx, char *in, int inlen, char **out,              \
+                          int *outlen)                                                            \
+    {                                                                                             \
+        return run_method(vmd_m_##name, ctx, in, inlen, out, outlen);                             \
     }
-    vmd_op_version_reply_self(&reply);
-    err = vmd_op_version_reply_encode(&reply, buf, sizeof(buf), &len);
-    if (err)
-        return err;
-    return reply_copy(buf, len, out, outlen);
-}
+
+METHOD(version)
+/* index partitions */
+/* containers */
 
 static const struct {
     const char *name;
     int flags;
     cls_method_call_t fn;
 } methods[] = {
-    {"version", CLS_METHOD_RD, method_version},
+    {"version", CLS_METHOD_RD, cls_version},
+    /* index partitions */
+    /* containers */
 };
 
 void __cls_init(void)
@@ -76,15 +97,15 @@ void __cls_init(void)
     cls_method_handle_t h_method;
     size_t i;
 
-    cls_log(0, "loading cls_vmdedup (class version %u.%u.%u, wire %u)",
+    cls_log(0, "<cls> loading vmdedup (class version %u.%u.%u, wire format %u)",
             (VMD_CLS_VERSION >> 16) & 0xffu, (VMD_CLS_VERSION >> 8) & 0xffu,
             VMD_CLS_VERSION & 0xffu, VMD_WIRE_VERSION);
     if (cls_register(VMD_CLS_NAME, &h_class) != 1) {
-        cls_log(0, "vmdedup: cls_register failed");
+        cls_log(0, "<cls> vmdedup: cls_register failed");
         return;
     }
     for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         if (cls_register_method(h_class, methods[i].name, methods[i].flags, methods[i].fn,
                                 &h_method) != 1)
-            cls_log(0, "vmdedup: registering method %s failed", methods[i].name);
+            cls_log(0, "<cls> vmdedup: registering method %s failed", methods[i].name);
 }

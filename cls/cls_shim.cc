@@ -16,6 +16,7 @@
 #include <cstring>
 #include <map>
 #include <new>
+#include <set>
 #include <string>
 
 #include <rados/objclass.h>
@@ -29,6 +30,11 @@ extern int cls_cxx_truncate(cls_method_context_t hctx, int ofs);
 extern int cls_cxx_map_get_vals(cls_method_context_t hctx, const std::string &start_after,
                                 const std::string &filter_prefix, uint64_t max_to_get,
                                 std::map<std::string, bufferlist> *vals, bool *more);
+extern int cls_cxx_map_set_vals(cls_method_context_t hctx,
+                                const std::map<std::string, bufferlist> *map);
+extern int cls_cxx_map_get_vals_by_keys(cls_method_context_t hctx,
+                                        const std::set<std::string> &keys,
+                                        std::map<std::string, bufferlist> *map);
 extern int cls_cxx_map_remove_key(cls_method_context_t hctx, const std::string &key);
 extern int cls_cxx_map_read_header(cls_method_context_t hctx, bufferlist *outbl);
 extern int cls_cxx_map_write_header(cls_method_context_t hctx, bufferlist *inbl);
@@ -197,5 +203,59 @@ extern "C" int vmd_cls_omap_header_set(cls_method_context_t h, const void *val, 
     SHIM_GUARD({
         bufferlist bl = wrap(val, len);
         return cls_cxx_map_write_header(h, &bl);
+    })
+}
+
+extern "C" int vmd_cls_omap_set_many(cls_method_context_t h, const char *const *keys,
+                                     const uint8_t *const *vals, const size_t *lens, size_t n)
+{
+    SHIM_GUARD({
+        std::map<std::string, bufferlist> m;
+        for (size_t i = 0; i < n; i++)
+            m[std::string(keys[i])] = wrap(vals[i], lens[i]);
+        return cls_cxx_map_set_vals(h, &m);
+    })
+}
+
+extern "C" int vmd_cls_omap_get_keys(cls_method_context_t h, const char *const *keys, size_t n,
+                                     vmd_cls_omap_fn fn, void *arg)
+{
+    SHIM_GUARD({
+        std::set<std::string> want;
+        std::map<std::string, bufferlist> vals;
+        for (size_t i = 0; i < n; i++)
+            want.insert(std::string(keys[i]));
+        int r = cls_cxx_map_get_vals_by_keys(h, want, &vals);
+        if (r < 0)
+            return r;
+        for (auto &kv : vals) {
+            bufferlist &bl = kv.second;
+            int rc = fn(arg, kv.first.c_str(), reinterpret_cast<const uint8_t *>(bl.c_str()),
+                        bl.length());
+            if (rc)
+                return rc;
+        }
+        return 0;
+    })
+}
+
+extern "C" int vmd_cls_getxattr(cls_method_context_t h, const char *name, uint8_t **val,
+                                size_t *len)
+{
+    SHIM_GUARD({
+        bufferlist bl;
+        int r = cls_cxx_getxattr(h, name, &bl);
+        if (r < 0)
+            return r;
+        return copy_out(bl, val, len);
+    })
+}
+
+extern "C" int vmd_cls_setxattr(cls_method_context_t h, const char *name, const void *val,
+                                size_t len)
+{
+    SHIM_GUARD({
+        bufferlist bl = wrap(val, len);
+        return cls_cxx_setxattr(h, name, &bl);
     })
 }

@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+typedef int (*vmd_cls_omap_fn)(void *arg, const char *key, const uint8_t *val, size_t len);
+
 /* Size of the object's data; -ENOENT when the object does not exist. */
 int vmd_cls_stat(cls_method_context_t h, uint64_t *size);
 
@@ -48,12 +50,23 @@ int vmd_cls_omap_set(cls_method_context_t h, const char *key, const void *val, s
 
 int vmd_cls_omap_remove(cls_method_context_t h, const char *key);
 
+/* Sets n keys in one operation. */
+int vmd_cls_omap_set_many(cls_method_context_t h, const char *const *keys,
+                          const uint8_t *const *vals, const size_t *lens, size_t n);
+
+/* Looks up n keys in one operation; fn is called for each key that exists, in key order. */
+int vmd_cls_omap_get_keys(cls_method_context_t h, const char *const *keys, size_t n,
+                          vmd_cls_omap_fn fn, void *arg);
+
+/* An extended attribute; -ENODATA/-ENOENT when absent. */
+int vmd_cls_getxattr(cls_method_context_t h, const char *name, uint8_t **val, size_t *len);
+int vmd_cls_setxattr(cls_method_context_t h, const char *name, const void *val, size_t len);
+
 /*
  * Pages through omap: calls fn for at most max keys strictly after `after`
  * (NULL or "" for the first page), in key order. *more is set when keys
  * remain. fn returning non-zero stops the walk and becomes the return value.
  */
-typedef int (*vmd_cls_omap_fn)(void *arg, const char *key, const uint8_t *val, size_t len);
 int vmd_cls_omap_page(cls_method_context_t h, const char *after, uint64_t max, vmd_cls_omap_fn fn,
                       void *arg, int *more);
 
