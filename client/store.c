@@ -7,9 +7,13 @@
  * initialised; it is an omap of plain text values, readable with
  * `rados -p vmd.meta listomapvals vmd.store`:
  *
- *     format    "1"                 layout version of the store
- *     created   "2026-11-21T23:59:59Z"
- *     creator   "vmdedup 0.1.0"
+ *     format          "1"                 layout version of the store
+ *     created         "2026-11-21T23:59:59Z"
+ *     creator         "vmdedup 0.1.0"
+ *     partition_bits  "12"                k: the index has 2^k partitions
+ *
+ * vmd_store_open() reads the settings when they exist; an uninitialised store
+ * opens too (so that init can run) but refuses every other operation.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +91,62 @@ static char *dup_or(const char *s, const char *dflt)
     return strdup(s ? s : dflt);
 }
 
+/* Reads partition_bits from vmd.store; leaves -1 when the store is not initialised. */
+static int load_settings(vmd_store *s)
+{
+    rados_read_op_t op;
+    rados_omap_iter_t it = NULL;
+    const char *keys[] = {"partition_bits"};
+    int prval = 0, err;
+    char *key, *val;
+    size_t len;
+
+    s->partition_bits = -1;
+    op = rados_create_read_op();
+    if (!op)
+        return vmd_fail(s, -ENOMEM, "allocating read op for %s", VMD_STORE_OBJECT);
+    rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
+    err = rados_read_op_operate(op, s->meta, VMD_STORE_OBJECT, 0);
+    if (err == -ENOENT) {
+        err = 0; /* not initialised: only init may run */
+    } else if (err < 0 || prval < 0) {
+        err = vmd_fail(s, err < 0 ? err : prval, "reading settings %s in pool %s", VMD_STORE_OBJECT,
+                       s->meta_pool);
+    } else {
+        while (rados_omap_get_next(it, &key, &val, &len) == 0 && key) {
+            char buf[8] = "";
+            char *end;
+            long v;
+            if (strcmp(key, "partition_bits") != 0 || len == 0 || len >= sizeof(buf))
+                continue;
+            memcpy(buf, val, len);
+            v = strtol(buf, &end, 10);
+            if (*end || v < 0 || v > VMD_MAX_PARTITION_BITS) {
+                err = vmd_fail(s, -EIO, "settings %s: bad partition_bits '%s'", VMD_STORE_OBJECT,
+                               buf);
+                break;
+            }
+            s->partition_bits = (int)v;
+        }
+        if (!err && s->partition_bits < 0)
+            err = vmd_fail(s, -EIO, "settings %s in pool %s lack partition_bits", VMD_STORE_OBJECT,
+                           s->meta_pool);
+    }
+    if (it)
+        rados_omap_get_end(it);
+    rados_release_read_op(op);
+    return err;
+}
+
+int vmd_store_partitions(vmd_store *s)
+{
+    if (s->partition_bits < 0)
+        return vmd_fail(s, -ENOENT,
+                        "store not initialised: no object %s in pool %s (run vmdedup init)",
+                        VMD_STORE_OBJECT, s->meta_pool);
+    return 1 << s->partition_bits;
+}
+
 int vmd_store_open(vmd_store **out, const vmd_store_opts *opts)
 {
     vmd_store_opts dflt;
@@ -118,6 +178,8 @@ int vmd_store_open(vmd_store **out, const vmd_store_opts *opts)
         err = open_pool(s, s->data_pool, opts->nspace, &s->data);
     if (!err)
         err = open_pool(s, s->popular_pool, opts->nspace, &s->popular);
+    if (!err)
+        err = load_settings(s);
     if (err)
         goto error;
     *out = s;
@@ -146,29 +208,45 @@ void vmd_store_close(vmd_store *s)
     free(s);
 }
 
-int vmd_store_init(vmd_store *s)
+/* k such that 2^k = n, or -1 when n is not a power of two in range. */
+static int log2_exact(unsigned n)
 {
-    char format[16], created[32], creator[32];
-    const char *keys[] = {"format", "created", "creator"};
-    const char *vals[] = {format, created, creator};
-    size_t lens[3];
+    int k;
+    for (k = 0; k <= VMD_MAX_PARTITION_BITS; k++)
+        if ((1u << k) == n)
+            return k;
+    return -1;
+}
+
+int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
+{
+    char format[16], created[32], creator[32], bits[8];
+    const char *keys[] = {"format", "created", "creator", "partition_bits"};
+    const char *vals[] = {format, created, creator, bits};
+    size_t lens[4];
     rados_write_op_t op;
     time_t now = time(NULL);
+    unsigned partitions = opts && opts->partitions ? opts->partitions : VMD_DEFAULT_PARTITIONS;
+    int k = log2_exact(partitions);
     struct tm tm;
     int err, i;
 
+    if (k < 0)
+        return vmd_fail(s, -EINVAL, "partitions must be a power of two from 1 to %u, not %u",
+                        1u << VMD_MAX_PARTITION_BITS, partitions);
+    snprintf(bits, sizeof(bits), "%d", k);
     snprintf(format, sizeof(format), "%d", VMD_STORE_FORMAT);
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(creator, sizeof(creator), "vmdedup %s", vmd_version());
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         lens[i] = strlen(vals[i]);
 
     op = rados_create_write_op();
     if (!op)
         return vmd_fail(s, -ENOMEM, "allocating write op for %s", VMD_STORE_OBJECT);
     rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
-    rados_write_op_omap_set(op, keys, vals, lens, 3);
+    rados_write_op_omap_set(op, keys, vals, lens, 4);
     err = rados_write_op_operate(op, s->meta, VMD_STORE_OBJECT, NULL, 0);
     rados_release_write_op(op);
     if (err == -EEXIST)
@@ -176,6 +254,7 @@ int vmd_store_init(vmd_store *s)
                         VMD_STORE_OBJECT, s->meta_pool);
     if (err < 0)
         return vmd_fail(s, err, "writing %s in pool %s", VMD_STORE_OBJECT, s->meta_pool);
+    s->partition_bits = k;
     return 0;
 }
 

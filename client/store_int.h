@@ -16,6 +16,9 @@
 /* Name of the settings object in the meta pool. */
 #define VMD_STORE_OBJECT "vmd.store"
 
+/* Index partitions: 2^k with k <= this. */
+#define VMD_MAX_PARTITION_BITS 16
+
 /* Version of the store layout written by vmd_store_init(). */
 #define VMD_STORE_FORMAT 1
 
@@ -29,6 +32,7 @@ struct vmd_store {
     char *popular_pool;
     vmd_error_fn on_error;
     void *error_arg;
+    int partition_bits; /* k of 2^k index partitions; -1 while the store is not initialised */
 };
 
 /*

@@ -12,7 +12,7 @@
 #include "cli.h"
 
 static const vmd_cmd commands[] = {
-    {"init", "", "initialise a store in existing pools", vmd_cmd_init},
+    {"init", "[--partitions N]", "initialise a store in existing pools", vmd_cmd_init},
     {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
     {"xen", "ls", "list Xen domains and their disks (libxenlight)", vmd_cmd_xen},
 };
@@ -23,7 +23,7 @@ static void usage(FILE *f)
 
     fprintf(f, "usage: vmdedup [options] <verb> [args]\n\nverbs:\n");
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-8s %-6s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        fprintf(f, "  %-8s %-17s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(f, "\noptions:\n"
                "  -c, --conf FILE        ceph.conf (default: $CEPH_CONF, /etc/ceph/ceph.conf)\n"
                "  --id, --user ID        client id (default: admin)\n"

@@ -72,12 +72,23 @@ int vmd_store_open(vmd_store **out, const vmd_store_opts *opts);
 /* Disconnects and frees the store; NULL is ignored. */
 void vmd_store_close(vmd_store *store);
 
+/* Settings fixed when a store is initialised. */
+typedef struct vmd_init_opts {
+    unsigned partitions; /* index partitions, a power of two 1..65536; 0: 4096 */
+} vmd_init_opts;
+
+#define VMD_DEFAULT_PARTITIONS 4096
+
 /*
  * Creates the store's settings object (vmd.store in the meta pool) so the
- * store can be used. The pools must exist (ceph-conf/vmd-pools creates them).
- * Errors: -EEXIST (already initialised).
+ * store can be used; opts NULL means defaults. The pools must exist
+ * (ceph-conf/vmd-pools creates them).
+ * Errors: -EEXIST (already initialised), -EINVAL (bad option).
  */
-int vmd_store_init(vmd_store *store);
+int vmd_store_init(vmd_store *store, const vmd_init_opts *opts);
+
+/* Number of index partitions of an initialised store; -ENOENT if not initialised. */
+int vmd_store_partitions(vmd_store *store);
 
 /* What the vmdedup class loaded by the OSDs reports about itself. */
 typedef struct vmd_class_info {

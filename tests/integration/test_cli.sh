@@ -37,7 +37,9 @@ check() {
 echo "Suite: cli"
 check "version before init names the fix" 1 "" "store not initialised.*vmdedup init" -- \
     --namespace "$ns" version
-check "init" 0 "store initialised" "" -- --namespace "$ns" init
+check "init" 0 "store initialised with 4096 index partitions" "" -- --namespace "$ns" init
+check "init refuses a partition count not a power of two" 1 "" "power of two" -- \
+    --namespace "$ns-bad" init --partitions 1000
 check "init twice refuses" 1 "" "already initialised" -- --namespace "$ns" init
 check "version, plain" 0 "class +vmdedup 0\.1\.0.*compatible" "" -- --namespace "$ns" version
 check "version, json" 0 '^\{"client":"0\.1\.0","class":\{"name":"vmdedup".*"compatible":true\}\}$' "" -- \
