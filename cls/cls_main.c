@@ -24,6 +24,8 @@
 
 #include "cls_api.h"
 #include "cls_methods.h"
+#include "m_ctr.h"
+#include "m_idx.h"
 #include "vmdedup/cls_ops.h"
 
 void vmd_cls_log(int level, const char *fmt, ...)
@@ -70,16 +72,25 @@ static int run_method(vmd_method_fn fn, cls_method_context_t ctx, char *in, int 
     return rc;
 }
 
-#define METHOD(name)                                                                              \
-    static int cls_##name(cls_method_context_t ctx, char *in, int inlen, char **out,              \
-                          int *outlen)                                                            \
-    {                                                                                             \
-        return run_method(vmd_m_##name, ctx, in, inlen, out, outlen);                             \
+#define METHOD(name)                                                                               \
+    static int cls_##name(cls_method_context_t ctx, char *in, int inlen, char **out, int *outlen)  \
+    {                                                                                              \
+        return run_method(vmd_m_##name, ctx, in, inlen, out, outlen);                              \
     }
 
 METHOD(version)
 /* index partitions */
+METHOD(idx_register)
+METHOD(idx_release)
+METHOD(idx_ref)
+METHOD(idx_mark_popular)
+METHOD(idx_unmark_popular)
+METHOD(idx_top)
+METHOD(idx_stats)
 /* containers */
+METHOD(ctr_scrub)
+METHOD(ctr_compact)
+METHOD(ctr_stats)
 
 static const struct {
     const char *name;
@@ -88,7 +99,17 @@ static const struct {
 } methods[] = {
     {"version", CLS_METHOD_RD, cls_version},
     /* index partitions */
+    {"idx_register", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_register},
+    {"idx_release", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_release},
+    {"idx_ref", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_ref},
+    {"idx_mark_popular", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_mark_popular},
+    {"idx_unmark_popular", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_unmark_popular},
+    {"idx_top", CLS_METHOD_RD, cls_idx_top},
+    {"idx_stats", CLS_METHOD_RD, cls_idx_stats},
     /* containers */
+    {"ctr_scrub", CLS_METHOD_RD, cls_ctr_scrub},
+    {"ctr_compact", CLS_METHOD_RD | CLS_METHOD_WR, cls_ctr_compact},
+    {"ctr_stats", CLS_METHOD_RD, cls_ctr_stats},
 };
 
 void __cls_init(void)

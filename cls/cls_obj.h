@@ -31,8 +31,7 @@ typedef struct vmd_obj_ops {
     int (*setxattr)(void *h, const char *name, const void *val, size_t len);
     int (*omap_get)(void *h, const char *key, uint8_t **val, size_t *len);
     /* Looks up n keys at once; fn is called for each key that exists. */
-    int (*omap_get_keys)(void *h, const char *const *keys, size_t n, vmd_obj_omap_fn fn,
-                         void *arg);
+    int (*omap_get_keys)(void *h, const char *const *keys, size_t n, vmd_obj_omap_fn fn, void *arg);
     int (*omap_set)(void *h, const char *const *keys, const uint8_t *const *vals,
                     const size_t *lens, size_t n);
     int (*omap_remove)(void *h, const char *key);
