@@ -145,7 +145,9 @@ int vmd_cli_parse(vmd_cli *cli, int argc, char **argv, const struct option *extr
        '+', options may follow positional arguments, as in rbd. */
     snprintf(shortopts, sizeof(shortopts), "%s:" GLOBAL_SHORT "%s", stop_at_verb ? "+" : "",
              extra_short ? extra_short : "");
-    optind = 1;
+    /* 0, not 1: glibc then also resets its permutation state, which the
+       verb's second parse of argv would otherwise inherit from main's. */
+    optind = 0;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
         if (opt == '?') {
@@ -175,20 +177,4 @@ int vmd_cli_open_store(vmd_cli *cli, vmd_store **out)
     cli->store.on_error = vmd_cli_on_error;
     cli->store.error_arg = cli;
     return vmd_store_open(out, &cli->store) ? 1 : 0;
-}
-
-void vmd_json_str(FILE *f, const char *s)
-{
-    const unsigned char *p;
-
-    fputc('"', f);
-    for (p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }

@@ -52,11 +52,9 @@ void vmd_cli_on_error(void *arg, int err, const char *msg);
 /* Opens the store the options describe; reports failures. */
 int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
 
-/* Writes s as a JSON string literal (with quotes) to f. */
-void vmd_json_str(FILE *f, const char *s);
-
 int vmd_cmd_version(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_init(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_inspect(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_xen(vmd_cli *cli, int argc, char **argv);
 
 #endif /* VMD_CLI_H */

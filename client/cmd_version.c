@@ -6,6 +6,7 @@
  * loadable on the OSD that holds that object.
  */
 #include "cli.h"
+#include "json.h"
 
 int vmd_cmd_version(vmd_cli *cli, int argc, char **argv)
 {
@@ -28,11 +29,11 @@ int vmd_cmd_version(vmd_cli *cli, int argc, char **argv)
         return 1;
     if (cli->format == VMD_OUT_JSON) {
         printf("{\"client\":");
-        vmd_json_str(stdout, vmd_version());
+        vmd_json_write_str(stdout, vmd_version());
         printf(",\"class\":{\"name\":");
-        vmd_json_str(stdout, info.name);
+        vmd_json_write_str(stdout, info.name);
         printf(",\"version\":");
-        vmd_json_str(stdout, info.version);
+        vmd_json_write_str(stdout, info.version);
         printf(",\"wire_version\":%u,\"wire_compat\":%u,\"compatible\":%s}}\n", info.wire_version,
                info.wire_compat, info.compatible ? "true" : "false");
     } else {

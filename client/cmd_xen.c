@@ -9,6 +9,7 @@
 
 #include "../plugin/xen.h"
 #include "cli.h"
+#include "json.h"
 
 static int print_domains(vmd_cli *cli, vmd_xen *x)
 {
@@ -30,15 +31,15 @@ static int print_domains(vmd_cli *cli, vmd_xen *x)
             nd = 0;
         if (cli->format == VMD_OUT_JSON) {
             printf("%s{\"domid\":%u,\"uuid\":", i ? "," : "", doms[i].domid);
-            vmd_json_str(stdout, doms[i].uuid);
+            vmd_json_write_str(stdout, doms[i].uuid);
             printf(",\"name\":");
-            vmd_json_str(stdout, doms[i].name);
+            vmd_json_write_str(stdout, doms[i].name);
             printf(",\"disks\":[");
             for (j = 0; j < nd; j++) {
                 printf("%s{\"vdev\":", j ? "," : "");
-                vmd_json_str(stdout, disks[j].vdev);
+                vmd_json_write_str(stdout, disks[j].vdev);
                 printf(",\"target\":");
-                vmd_json_str(stdout, disks[j].target);
+                vmd_json_write_str(stdout, disks[j].target);
                 printf(",\"readonly\":%s}", disks[j].readonly ? "true" : "false");
             }
             printf("]}");

@@ -13,6 +13,8 @@
 
 static const vmd_cmd commands[] = {
     {"init", "[--partitions N]", "initialise a store in existing pools", vmd_cmd_init},
+    {"inspect", "OBJECT", "decode an object of the store (idx.*, c.*, p.*, vmd.store)",
+     vmd_cmd_inspect},
     {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
     {"xen", "ls", "list Xen domains and their disks (libxenlight)", vmd_cmd_xen},
 };

@@ -87,6 +87,7 @@ METHOD(idx_mark_popular)
 METHOD(idx_unmark_popular)
 METHOD(idx_top)
 METHOD(idx_stats)
+METHOD(idx_reply)
 /* containers */
 METHOD(ctr_scrub)
 METHOD(ctr_compact)
@@ -106,6 +107,7 @@ static const struct {
     {"idx_unmark_popular", CLS_METHOD_RD | CLS_METHOD_WR, cls_idx_unmark_popular},
     {"idx_top", CLS_METHOD_RD, cls_idx_top},
     {"idx_stats", CLS_METHOD_RD, cls_idx_stats},
+    {"idx_reply", CLS_METHOD_RD, cls_idx_reply},
     /* containers */
     {"ctr_scrub", CLS_METHOD_RD, cls_ctr_scrub},
     {"ctr_compact", CLS_METHOD_RD | CLS_METHOD_WR, cls_ctr_compact},

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +107,18 @@ typedef struct vmd_class_info {
  * to load in the OSD), -EPROTO (reply not understood).
  */
 int vmd_store_class_info(vmd_store *store, vmd_class_info *out);
+
+/* Output formats of the functions that describe objects. */
+typedef enum vmd_format { VMD_FORMAT_PLAIN = 0, VMD_FORMAT_JSON = 1 } vmd_format;
+
+/*
+ * Decodes one object of the store and writes a readable description (or one
+ * JSON object) to out: an index partition (idx.*, meta pool), a container
+ * (c.*, data pool; p.*, popular pool), or the settings (vmd.store).
+ * Errors: -ENOENT (no such object), -EINVAL (a name vmdedup does not use),
+ * -EIO (the object is corrupt: what could be decoded is printed first).
+ */
+int vmd_store_inspect(vmd_store *store, const char *oid, vmd_format fmt, FILE *out);
 
 #ifdef __cplusplus
 }

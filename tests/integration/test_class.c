@@ -14,6 +14,7 @@
 #include <rados/librados.h>
 
 #include "vmd_test.h"
+#include "vmd_test_cluster.h"
 #include "vmdedup/cls_ops.h"
 #include "vmdedup/vmdedup.h"
 
@@ -107,30 +108,6 @@ static void test_read_method_on_missing_object_is_enoent(void)
         -ENOENT);
 }
 
-/* Asks the mon how many OSDs exist and how many are up. */
-static int osds_up_and_total(int *up, int *total)
-{
-    const char *cmd[] = {"{\"prefix\": \"osd stat\", \"format\": \"json\"}"};
-    char *outbuf = NULL, *outs = NULL, *p;
-    size_t outlen = 0, outslen = 0;
-    int err;
-
-    err = rados_mon_command(cluster, cmd, 1, NULL, 0, &outbuf, &outlen, &outs, &outslen);
-    if (err < 0)
-        return err;
-    err = -EINVAL;
-    *up = *total = -1;
-    if (outbuf && (p = strstr(outbuf, "\"num_osds\":")))
-        sscanf(p, "\"num_osds\":%d", total);
-    if (outbuf && (p = strstr(outbuf, "\"num_up_osds\":")))
-        sscanf(p, "\"num_up_osds\":%d", up);
-    if (*up >= 0 && *total >= 0)
-        err = 0;
-    rados_buffer_free(outbuf);
-    rados_buffer_free(outs);
-    return err;
-}
-
 static void test_osds_all_up_after_calls(void)
 {
     char out[256];
@@ -147,7 +124,7 @@ static void test_osds_all_up_after_calls(void)
         CU_ASSERT(n > 0);
         CU_ASSERT_EQUAL(rados_remove(meta, name), 0);
     }
-    CU_ASSERT_EQUAL(osds_up_and_total(&up, &total), 0);
+    CU_ASSERT_EQUAL(vmd_test_osds_up(cluster, &up, &total), 0);
     CU_ASSERT(total >= 1);
     CU_ASSERT_EQUAL(up, total);
 }

@@ -45,6 +45,12 @@ check "version, plain" 0 "class +vmdedup 0\.1\.0.*compatible" "" -- --namespace 
 check "version, json" 0 '^\{"client":"0\.1\.0","class":\{"name":"vmdedup".*"compatible":true\}\}$' "" -- \
     --namespace "$ns" version --format json
 check "global options after the verb" 0 "compatible" "" -- version --namespace "$ns" -c "$CEPH_CONF"
+check "inspect settings" 0 "partition_bits +12" "" -- --namespace "$ns" inspect vmd.store
+check "inspect settings, json" 0 '^\{"object":"vmd.store","kind":"settings",.*"partition_bits":"12"' "" -- \
+    --namespace "$ns" inspect vmd.store --format json
+check "inspect a foreign name" 1 "" "not a vmdedup object" -- --namespace "$ns" inspect foo.bar
+check "inspect a missing partition" 1 "" "idx.0fff.*No such file or directory" -- \
+    --namespace "$ns" inspect idx.0fff
 check "missing config names the file" 1 "" "/nonexistent/ceph.conf" -- \
     -c /nonexistent/ceph.conf version
 check "missing pool names the pool" 1 "" "pool nosuch.data does not exist" -- \
