@@ -10,6 +10,7 @@
 #define VMD_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "vmdedup/vmdedup.h"
@@ -52,6 +53,32 @@ void vmd_cli_on_error(void *arg, int err, const char *msg);
 /* Opens the store the options describe; reports failures. */
 int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
 
+/* A positive 32-bit number (snapshot, thread count), or 0 when s is not one. */
+uint32_t vmd_cli_parse_u32(const char *s);
+
+/* "1.50 GiB" into buf; returns buf. */
+const char *vmd_cli_bytes(uint64_t n, char *buf, size_t cap);
+
+/* Parses "123", "0x10", "4M", "2GiB" into bytes: 0, -EINVAL or -ERANGE. */
+int vmd_cli_parse_size(const char *s, uint64_t *out);
+
+/* A snapshot as text (several lines) or as one JSON object (no newline). */
+void vmd_cli_snap_plain(FILE *f, const vmd_snap_info *s);
+void vmd_cli_snap_json(FILE *f, const vmd_snap_info *s);
+
+/*
+ * A progress callback drawing a bar on stderr, or NULL when stderr is not a
+ * terminal or -q was given. Its argument is the label ("backup", "restore").
+ * vmd_cli_progress_end() finishes the line if a bar was drawn.
+ */
+vmd_progress_fn vmd_cli_progress(const vmd_cli *cli);
+void vmd_cli_progress_end(void);
+
+int vmd_cmd_backup(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_check(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_restore(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_ls(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_info(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_version(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_init(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_inspect(vmd_cli *cli, int argc, char **argv);

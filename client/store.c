@@ -11,11 +11,20 @@
  *     created         "2026-11-21T23:59:59Z"
  *     creator         "vmdedup 0.1.0"
  *     partition_bits  "12"                k: the index has 2^k partitions
+ *     chunk_min       "2048"              content-defined chunking (client/chunker.h)
+ *     chunk_avg       "4096"
+ *     chunk_max       "16384"
+ *     container_size  "4194304"           target size of a VM container object
+ *     zstd_level      "3"                 per-chunk compression (docs/decisions.md)
+ *
+ * The chunking settings decide every fingerprint, so they are fixed for the
+ * life of the store. A store written before they existed reads the defaults.
  *
  * vmd_store_open() reads the settings when they exist; an uninitialised store
  * opens too (so that init can run) but refuses every other operation.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,21 +100,76 @@ static char *dup_or(const char *s, const char *dflt)
     return strdup(s ? s : dflt);
 }
 
-/* Reads partition_bits from vmd.store; leaves -1 when the store is not initialised. */
+/* One numeric setting of vmd.store: its key, range and where it goes. */
+typedef struct setting {
+    const char *key;
+    long min, max;
+    size_t off; /* offset of an int or uint32_t field in vmd_store */
+    int is_int;
+} setting;
+
+static const setting settings[] = {
+    {"partition_bits", 0, VMD_MAX_PARTITION_BITS, offsetof(vmd_store, partition_bits), 1},
+    {"chunk_min", 64, 1 << 20, offsetof(vmd_store, chunk_min), 0},
+    {"chunk_avg", 128, 1 << 20, offsetof(vmd_store, chunk_avg), 0},
+    {"chunk_max", 256, 1 << 20, offsetof(vmd_store, chunk_max), 0},
+    {"container_size", 65536, 64 << 20, offsetof(vmd_store, container_size), 0},
+    {"zstd_level", 0, 19, offsetof(vmd_store, zstd_level), 1},
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static void set_defaults(vmd_store *s)
+{
+    s->partition_bits = -1;
+    s->chunk_min = 2048;
+    s->chunk_avg = 4096;
+    s->chunk_max = 16384;
+    s->container_size = VMD_DEFAULT_CONTAINER_SIZE;
+    s->zstd_level = VMD_DEFAULT_ZSTD_LEVEL;
+}
+
+/* Parses the value of one omap key of vmd.store into its field (unknown keys are ignored). */
+static int apply_setting(vmd_store *s, const char *key, const char *val, size_t len)
+{
+    char buf[16] = "";
+    char *end;
+    size_t i;
+    long v;
+
+    for (i = 0; i < NSETTINGS; i++) {
+        if (strcmp(key, settings[i].key) != 0)
+            continue;
+        if (len > 0 && len < sizeof(buf))
+            memcpy(buf, val, len);
+        v = strtol(buf, &end, 10);
+        if (len == 0 || len >= sizeof(buf) || *end || v < settings[i].min || v > settings[i].max)
+            return vmd_fail(s, -EIO, "settings %s: bad %s '%.*s'", VMD_STORE_OBJECT, key,
+                            (int)(len < 32 ? len : 32), val);
+        if (settings[i].is_int)
+            *(int *)((char *)s + settings[i].off) = (int)v;
+        else
+            *(uint32_t *)((char *)s + settings[i].off) = (uint32_t)v;
+    }
+    return 0;
+}
+
+/* Reads the settings from vmd.store; partition_bits stays -1 when the store is not initialised. */
 static int load_settings(vmd_store *s)
 {
     rados_read_op_t op;
     rados_omap_iter_t it = NULL;
-    const char *keys[] = {"partition_bits"};
+    const char *keys[NSETTINGS];
     int prval = 0, err;
     char *key, *val;
-    size_t len;
+    size_t len, i;
 
-    s->partition_bits = -1;
+    set_defaults(s);
+    for (i = 0; i < NSETTINGS; i++)
+        keys[i] = settings[i].key;
     op = rados_create_read_op();
     if (!op)
         return vmd_fail(s, -ENOMEM, "allocating read op for %s", VMD_STORE_OBJECT);
-    rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
+    rados_read_op_omap_get_vals_by_keys(op, keys, NSETTINGS, &it, &prval);
     err = rados_read_op_operate(op, s->meta, VMD_STORE_OBJECT, 0);
     if (err == -ENOENT) {
         err = 0; /* not initialised: only init may run */
@@ -113,24 +177,14 @@ static int load_settings(vmd_store *s)
         err = vmd_fail(s, err < 0 ? err : prval, "reading settings %s in pool %s", VMD_STORE_OBJECT,
                        s->meta_pool);
     } else {
-        while (rados_omap_get_next(it, &key, &val, &len) == 0 && key) {
-            char buf[8] = "";
-            char *end;
-            long v;
-            if (strcmp(key, "partition_bits") != 0 || len == 0 || len >= sizeof(buf))
-                continue;
-            memcpy(buf, val, len);
-            v = strtol(buf, &end, 10);
-            if (*end || v < 0 || v > VMD_MAX_PARTITION_BITS) {
-                err = vmd_fail(s, -EIO, "settings %s: bad partition_bits '%s'", VMD_STORE_OBJECT,
-                               buf);
-                break;
-            }
-            s->partition_bits = (int)v;
-        }
+        while (!err && rados_omap_get_next(it, &key, &val, &len) == 0 && key)
+            err = apply_setting(s, key, val, len);
         if (!err && s->partition_bits < 0)
             err = vmd_fail(s, -EIO, "settings %s in pool %s lack partition_bits", VMD_STORE_OBJECT,
                            s->meta_pool);
+        if (!err && !(s->chunk_min < s->chunk_avg && s->chunk_avg < s->chunk_max))
+            err = vmd_fail(s, -EIO, "settings %s: chunk sizes %u/%u/%u are not min < avg < max",
+                           VMD_STORE_OBJECT, s->chunk_min, s->chunk_avg, s->chunk_max);
     }
     if (it)
         rados_omap_get_end(it);
@@ -220,10 +274,12 @@ static int log2_exact(unsigned n)
 
 int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
 {
-    char format[16], created[32], creator[32], bits[8];
-    const char *keys[] = {"format", "created", "creator", "partition_bits"};
-    const char *vals[] = {format, created, creator, bits};
-    size_t lens[4];
+    char format[16], created[32], creator[32], bits[8], cmin[16], cavg[16], cmax[16], csize[16],
+        zlevel[8];
+    const char *keys[] = {"format",    "created",   "creator",        "partition_bits", "chunk_min",
+                          "chunk_avg", "chunk_max", "container_size", "zstd_level"};
+    const char *vals[] = {format, created, creator, bits, cmin, cavg, cmax, csize, zlevel};
+    size_t lens[9];
     rados_write_op_t op;
     time_t now = time(NULL);
     unsigned partitions = opts && opts->partitions ? opts->partitions : VMD_DEFAULT_PARTITIONS;
@@ -239,14 +295,19 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(creator, sizeof(creator), "vmdedup %s", vmd_version());
-    for (i = 0; i < 4; i++)
+    snprintf(cmin, sizeof(cmin), "%u", 2048u);
+    snprintf(cavg, sizeof(cavg), "%u", 4096u);
+    snprintf(cmax, sizeof(cmax), "%u", 16384u);
+    snprintf(csize, sizeof(csize), "%u", VMD_DEFAULT_CONTAINER_SIZE);
+    snprintf(zlevel, sizeof(zlevel), "%d", VMD_DEFAULT_ZSTD_LEVEL);
+    for (i = 0; i < 9; i++)
         lens[i] = strlen(vals[i]);
 
     op = rados_create_write_op();
     if (!op)
         return vmd_fail(s, -ENOMEM, "allocating write op for %s", VMD_STORE_OBJECT);
     rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
-    rados_write_op_omap_set(op, keys, vals, lens, 4);
+    rados_write_op_omap_set(op, keys, vals, lens, 9);
     err = rados_write_op_operate(op, s->meta, VMD_STORE_OBJECT, NULL, 0);
     rados_release_write_op(op);
     if (err == -EEXIST)
@@ -254,6 +315,7 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
                         VMD_STORE_OBJECT, s->meta_pool);
     if (err < 0)
         return vmd_fail(s, err, "writing %s in pool %s", VMD_STORE_OBJECT, s->meta_pool);
+    set_defaults(s);
     s->partition_bits = k;
     return 0;
 }

@@ -33,7 +33,15 @@ struct vmd_store {
     vmd_error_fn on_error;
     void *error_arg;
     int partition_bits; /* k of 2^k index partitions; -1 while the store is not initialised */
+    /* Data path settings (vmd.store; defaults for stores initialised without them). */
+    uint32_t chunk_min, chunk_avg, chunk_max; /* content-defined chunking, bytes */
+    uint32_t container_size;                  /* target size of a container object, bytes */
+    int zstd_level;                           /* per-chunk compression level (0: none) */
 };
+
+/* Defaults of the data path settings that vmd_store_init() writes. */
+#define VMD_DEFAULT_CONTAINER_SIZE (4u << 20)
+#define VMD_DEFAULT_ZSTD_LEVEL     3
 
 /*
  * Reports a failure: formats the message, appends ": <strerror(-err)>",

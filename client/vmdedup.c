@@ -12,6 +12,12 @@
 #include "cli.h"
 
 static const vmd_cmd commands[] = {
+    {"backup", "VM IMAGE", "back up a disk image as the VM's next snapshot", vmd_cmd_backup},
+    {"restore", "VM SNAP OUT", "restore a snapshot (or --offset/--length range) to OUT",
+     vmd_cmd_restore},
+    {"ls", "[VM]", "list the VMs, or the snapshots of VM", vmd_cmd_ls},
+    {"check", "[VM]", "report what interrupted backups left behind", vmd_cmd_check},
+    {"info", "VM SNAP", "show one snapshot and what each level saved", vmd_cmd_info},
     {"init", "[--partitions N]", "initialise a store in existing pools", vmd_cmd_init},
     {"inspect", "OBJECT", "decode an object of the store (idx.*, c.*, p.*, vmd.store)",
      vmd_cmd_inspect},

@@ -729,6 +729,44 @@ int vmd_ctr_builder_add(vmd_ctr_builder *b, const void *raw, size_t len, int zst
     return 0;
 }
 
+int vmd_ctr_builder_add_encoded(vmd_ctr_builder *b, const uint8_t fp[VMD_CTR_FP_SIZE],
+                                const void *stored, size_t stored_len, size_t raw_len, int encoding,
+                                uint32_t *slot_out)
+{
+    vmd_ctr_slot *s;
+    size_t base;
+    int err;
+
+    if (b->finished || raw_len < 1 || raw_len > VMD_CTR_CHUNK_MAX || stored_len < 1)
+        return -EINVAL;
+    if (encoding != VMD_CTR_RAW && encoding != VMD_CTR_ZSTD)
+        return -EINVAL;
+    if (encoding == VMD_CTR_RAW && stored_len != raw_len)
+        return -EINVAL;
+    if (b->nslots >= VMD_CTR_MAX_SLOTS)
+        return -ENOSPC;
+    base = vmd_ctr_builder_size(b) + VMD_CTR_SLOT_SIZE;
+    if (base >= b->target || stored_len > b->target - base)
+        return -ENOSPC;
+    err = builder_reserve(b);
+    if (err)
+        return err;
+    memcpy(b->buf + VMD_CTR_HEADER_SIZE + b->data_len, stored, stored_len);
+    s = &b->slots[b->nslots];
+    memset(s, 0, sizeof(*s));
+    memcpy(s->fp, fp, VMD_CTR_FP_SIZE);
+    s->offset = VMD_CTR_HEADER_SIZE + b->data_len;
+    s->stored_len = (uint32_t)stored_len;
+    s->raw_len = (uint32_t)raw_len;
+    s->encoding = (uint8_t)encoding;
+    s->state = VMD_CTR_LIVE;
+    b->data_len += stored_len;
+    if (slot_out)
+        *slot_out = b->nslots;
+    b->nslots++;
+    return 0;
+}
+
 int vmd_ctr_builder_finish(vmd_ctr_builder *b, uint8_t **out, size_t *outlen)
 {
     size_t size = vmd_ctr_builder_size(b);

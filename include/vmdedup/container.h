@@ -248,6 +248,18 @@ int vmd_ctr_builder_new(vmd_ctr_builder **out, uint64_t id, const char *vm, size
 int vmd_ctr_builder_add(vmd_ctr_builder *b, const void *raw, size_t len, int zstd_level,
                         uint32_t *slot_out, uint8_t *fp_out);
 
+/*
+ * Adds one chunk the caller has already encoded (the backup's worker
+ * threads compress and hash in parallel; the single writer only packs):
+ * stored_len bytes of encoding VMD_CTR_RAW (stored_len = raw_len) or
+ * VMD_CTR_ZSTD, whose raw bytes have SHA-256 fp. The caller vouches for fp
+ * and the frame; restore verifies both. Returns 0; -EINVAL (bad lengths or
+ * encoding); -ENOSPC (does not fit: finish this container); -ENOMEM.
+ */
+int vmd_ctr_builder_add_encoded(vmd_ctr_builder *b, const uint8_t fp[VMD_CTR_FP_SIZE],
+                                const void *stored, size_t stored_len, size_t raw_len, int encoding,
+                                uint32_t *slot_out);
+
 /* Slots added so far, and the size the object would have if finished now. */
 uint32_t vmd_ctr_builder_nslots(const vmd_ctr_builder *b);
 size_t vmd_ctr_builder_size(const vmd_ctr_builder *b);

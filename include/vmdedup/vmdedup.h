@@ -120,6 +120,120 @@ typedef enum vmd_format { VMD_FORMAT_PLAIN = 0, VMD_FORMAT_JSON = 1 } vmd_format
  */
 int vmd_store_inspect(vmd_store *store, const char *oid, vmd_format fmt, FILE *out);
 
+/* ---------------------------------------------------------------------------
+ * Snapshots: backup, restore, listing
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Progress of a long operation: done and total in bytes of the disk. Called
+ * from the calling thread, at most a few times per second, and once at the end.
+ */
+typedef void (*vmd_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+#define VMD_VM_ID_MAX 64 /* bytes of [A-Za-z0-9._:-] */
+
+/* What one snapshot cost and saved. Bytes are of the disk (uncompressed) unless named stored. */
+typedef struct vmd_snap_stats {
+    uint64_t logical_bytes; /* size of the disk */
+    uint64_t bytes_read;    /* read from the image (clean segments are not read) */
+    uint64_t level1_bytes;  /* segments inherited whole from the parent */
+    uint64_t level2_bytes;  /* chunks found in the parent's segment or similar ones */
+    uint64_t zero_bytes;    /* all-zero chunks and segments, stored as holes */
+    uint64_t new_bytes;     /* chunks written, before compression */
+    uint64_t stored_bytes;  /* chunks written, as stored (zstd where it saves space) */
+    uint64_t chunks;        /* chunks in the snapshot (holes excluded) */
+    uint64_t new_chunks;    /* of which written by this snapshot */
+    uint64_t containers;    /* containers written */
+    double seconds;         /* wall-clock time of the backup */
+    uint64_t peak_rss;      /* peak resident memory of the process, bytes */
+} vmd_snap_stats;
+
+/* One committed snapshot of a VM, as its catalog entry records it. */
+typedef struct vmd_snap_info {
+    char vm[VMD_VM_ID_MAX + 1];
+    uint32_t snap;   /* sequence number within the VM, from 1 */
+    uint32_t parent; /* 0: none (a full backup) */
+    int64_t time;    /* commit time, seconds since the epoch (UTC) */
+    uint64_t size;   /* disk size in bytes */
+    vmd_snap_stats stats;
+} vmd_snap_info;
+
+typedef struct vmd_backup_opts {
+    const char *dirty_map; /* file of the segments changed since the parent (docs/dirty-maps.md) */
+    uint32_t parent;       /* parent snapshot; 0: the VM's latest */
+    int full;              /* 1: no parent, every segment is read and compared with nothing */
+    unsigned threads;      /* worker threads; 0: one per core */
+    vmd_progress_fn progress;
+    void *progress_arg;
+} vmd_backup_opts;
+
+/*
+ * Backs up the disk image (a file or block device) as the next snapshot of
+ * VM vm, creating the VM on its first backup. The snapshot is visible only
+ * once everything it references is durable (catalog entry written last);
+ * a crash at any point leaves earlier snapshots intact.
+ * Errors: -ENOENT (no image, parent snapshot unknown, store not
+ * initialised), -EINVAL (bad vm id, malformed dirty map, map that does not
+ * match the disk, dirty map without a parent), -EBUSY (another backup of this VM runs),
+ * -EIO (short read of the image).
+ */
+int vmd_backup(vmd_store *store, const char *vm, const char *image, const vmd_backup_opts *opts,
+               vmd_snap_info *out);
+
+typedef struct vmd_restore_opts {
+    uint64_t offset; /* first byte of the disk to restore */
+    uint64_t length; /* bytes from offset; 0: to the end of the disk */
+    unsigned threads;
+    vmd_progress_fn progress;
+    void *progress_arg;
+} vmd_restore_opts;
+
+/*
+ * Writes snapshot snap of VM vm (or the range opts gives) to path: a
+ * regular file (created or truncated; sparse where the snapshot has holes)
+ * or a block device. Every chunk's SHA-256 is verified.
+ * Errors: -ENOENT (unknown VM or snapshot), -ERANGE (range beyond the
+ * disk), -EIO (a chunk does not match its fingerprint: the message names
+ * the object and slot).
+ */
+int vmd_restore(vmd_store *store, const char *vm, uint32_t snap, const char *path,
+                const vmd_restore_opts *opts);
+
+/* The VMs of the store (sorted). Free with vmd_vm_list_free. */
+int vmd_vm_list(vmd_store *store, char ***out, size_t *count);
+void vmd_vm_list_free(char **list, size_t count);
+
+/* The committed snapshots of a VM, oldest first. Errors: -ENOENT (unknown VM). */
+int vmd_snap_list(vmd_store *store, const char *vm, vmd_snap_info **out, size_t *count);
+void vmd_snap_list_free(vmd_snap_info *list);
+
+/* One committed snapshot. Errors: -ENOENT (unknown VM or snapshot). */
+int vmd_snap_get(vmd_store *store, const char *vm, uint32_t snap, vmd_snap_info *out);
+
+/* What an interrupted backup left: a snapshot number allocated but never committed. */
+typedef struct vmd_check_orphan {
+    uint32_t snap;       /* the uncommitted snapshot number */
+    int recipe;          /* 1: its recipe object r.<vm>.<snap8> exists */
+    uint64_t containers; /* its container objects c.<vm>.<id16> (id >> 24 == snap) */
+} vmd_check_orphan;
+
+typedef struct vmd_check_report {
+    uint32_t next_seq;         /* the VM's next snapshot number */
+    size_t committed;          /* committed snapshots */
+    size_t norphans;           /* uncommitted numbers that left objects */
+    vmd_check_orphan *orphans; /* ascending by snap; free with vmd_check_report_free */
+} vmd_check_report;
+
+/*
+ * Finds what interrupted backups of VM vm left behind: snapshot numbers
+ * below next_seq without a catalog entry whose recipe or containers exist
+ * (listing the meta and data pools' objects of the namespace). Reports
+ * only; reclaiming them is garbage collection's job.
+ * Errors: -ENOENT (unknown VM).
+ */
+int vmd_check(vmd_store *store, const char *vm, vmd_check_report *out);
+void vmd_check_report_free(vmd_check_report *report);
+
 #ifdef __cplusplus
 }
 #endif
