@@ -152,13 +152,13 @@ for size in "${sizes[@]}"; do
     vm=vm-$size
     img=$work/$vm.img
     # The memstore OSDs hold everything in memory. Measured (2026-11): the 3 OSDs peak at
-    # about 3 GiB of RSS per GiB of vmd-gen disk (a third of it stored, data pool size 2,
-    # memstore and OSD overhead), far above --memstore-bytes. Skip a size that would not
-    # fit rather than push the machine into the OOM killer.
+    # about 2.1 GiB of RSS per GiB of vmd-gen disk (a third of it stored, data pool size 2,
+    # memstore and OSD overhead), one OSD at 1.3 GiB, far above --memstore-bytes. Skip a
+    # size that would not fit rather than push the machine into the OOM killer.
     if [ "$osds" -ge 3 ]; then
-        need=$(($(bytes_of "$size") * 32 / 10 + (1 << 30)))
+        need=$(($(bytes_of "$size") * 24 / 10 + (1 << 30)))
     else # one copy of everything
-        need=$(($(bytes_of "$size") + (1 << 30)))
+        need=$(($(bytes_of "$size") * 14 / 10 + (1 << 30)))
     fi
     avail=$(($(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) * 1024))
     if [ "$need" -gt "$avail" ]; then
