@@ -249,8 +249,10 @@ int vmd_cat_lock(vmd_store *s, const char *vm, char cookie[VMD_COOKIE_SIZE])
     lock_duration(&tv);
     err = rados_lock_exclusive(s->meta, oid, VMD_CAT_LOCK, cookie, "vmdedup backup", &tv, 0);
     if (err == -EBUSY || err == -EEXIST)
-        return vmd_fail(s, -EBUSY, "another backup of VM %s is running (lock %s on %s in pool %s)",
-                        vm, VMD_CAT_LOCK, oid, s->meta_pool);
+        return vmd_fail(s, -EBUSY,
+                        "another backup of VM %s holds lock %s on %s in pool %s (if that "
+                        "backup was killed, its lock lapses within %d s)",
+                        vm, VMD_CAT_LOCK, oid, s->meta_pool, VMD_CAT_LOCK_SECS);
     if (err < 0)
         return vmd_fail(s, err, "locking %s in pool %s", oid, s->meta_pool);
     return 0;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vmdedup/index.h"
 #include "vmdedup/wire.h"
 
 uint64_t vmd_rcp_nsegs(uint64_t disk_size)
@@ -33,22 +34,6 @@ uint32_t vmd_rcp_seg_len(uint64_t disk_size, uint64_t seg)
         return 0;
     left = disk_size - start;
     return left < (1u << VMD_RCP_SEG_SHIFT) ? (uint32_t)left : (1u << VMD_RCP_SEG_SHIFT);
-}
-
-/* 1 when vm[0..n) is 1..64 bytes of [A-Za-z0-9._:-]. */
-static int vm_valid(const uint8_t *vm, size_t n)
-{
-    size_t i;
-
-    if (n < 1 || n > VMD_RCP_VM_MAX)
-        return 0;
-    for (i = 0; i < n; i++) {
-        uint8_t c = vm[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return 0;
-    }
-    return 1;
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -128,7 +113,7 @@ int vmd_rcp_header_decode(vmd_rcp_header *out, const uint8_t in[VMD_RCP_HEADER_S
     if (vmd_get_u64(&r) != 0)
         return -EINVAL;
     vm_len = vmd_get_u8(&r);
-    if (vm_len > VMD_RCP_VM_MAX || !vm_valid(in + 49, vm_len) ||
+    if (vm_len > VMD_RCP_VM_MAX || !vmd_vm_id_valid((const char *)in + 49, vm_len) ||
         !all_zero(in + 49 + vm_len, VMD_RCP_HEADER_SIZE - 49 - vm_len))
         return -EINVAL;
     memcpy(out->vm, in + 49, vm_len);

@@ -6,6 +6,7 @@
  * Exit codes: 0 success, 1 failure (one line on stderr says what failed),
  * 2 usage error.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,10 @@ int main(int argc, char **argv)
 
     memset(&cli, 0, sizeof(cli));
     cli.prog = "vmdedup";
+    /* Two malloc arenas instead of one per thread: a 1 GiB full backup peaks at
+       55 MB instead of 68 MB, at the same speed (docs/benchmarks.md). Set here,
+       not in the library: a toolstack's malloc is its own business. */
+    mallopt(M_ARENA_MAX, 2);
     for (i = 1; i < (size_t)argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
             strcmp(argv[i], "help") == 0) {

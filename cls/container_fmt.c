@@ -18,6 +18,7 @@
  * write more.
  */
 #include "vmdedup/container.h"
+#include "vmdedup/index.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -113,17 +114,7 @@ static int all_zero(const uint8_t *p, size_t n)
 
 int vmd_ctr_vm_valid(const char *vm, size_t n)
 {
-    size_t i;
-
-    if (n < 1 || n > VMD_CTR_VM_MAX)
-        return 0;
-    for (i = 0; i < n; i++) {
-        char c = vm[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return vmd_vm_id_valid(vm, n); /* one rule for VM ids everywhere (index.h) */
 }
 
 int vmd_ctr_oid(char *buf, size_t cap, const char *vm, uint64_t id)
