@@ -56,6 +56,14 @@ int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
 /* A positive 32-bit number (snapshot, thread count), or 0 when s is not one. */
 uint32_t vmd_cli_parse_u32(const char *s);
 
+/*
+ * Option and argument checks shared by the verbs: each stores the value and
+ * returns 0, or reports the bad text and returns 2 (a usage error).
+ * Threads: 1..256. Snapshot: a positive 32-bit number.
+ */
+int vmd_cli_threads_arg(const vmd_cli *cli, const char *arg, unsigned *out);
+int vmd_cli_snap_arg(const vmd_cli *cli, const char *arg, uint32_t *out);
+
 /* "1.50 GiB" into buf; returns buf. */
 const char *vmd_cli_bytes(uint64_t n, char *buf, size_t cap);
 

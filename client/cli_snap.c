@@ -82,6 +82,30 @@ int vmd_cli_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+int vmd_cli_threads_arg(const vmd_cli *cli, const char *arg, unsigned *out)
+{
+    uint32_t v = vmd_cli_parse_u32(arg);
+
+    if (!v || v > 256) {
+        vmd_cli_error(cli, "--threads wants a number from 1 to 256, not '%s'", arg);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int vmd_cli_snap_arg(const vmd_cli *cli, const char *arg, uint32_t *out)
+{
+    uint32_t v = vmd_cli_parse_u32(arg);
+
+    if (!v) {
+        vmd_cli_error(cli, "'%s' is not a snapshot number", arg);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
 static void print_time(FILE *f, int64_t t)
 {
     char buf[32];

@@ -54,12 +54,7 @@ static int handle_backup_option(vmd_cli *cli, int opt, const char *arg)
         }
         return 0;
     case OPT_THREADS:
-        bopts.threads = vmd_cli_parse_u32(arg);
-        if (!bopts.threads || bopts.threads > 256) {
-            vmd_cli_error(cli, "--threads wants a number from 1 to 256, not '%s'", arg);
-            return 2;
-        }
-        return 0;
+        return vmd_cli_threads_arg(cli, arg, &bopts.threads);
     }
     return -1;
 }

@@ -17,11 +17,8 @@ int vmd_cmd_info(vmd_cli *cli, int argc, char **argv)
         vmd_cli_error(cli, "usage: vmdedup info VM SNAP");
         return 2;
     }
-    snap = vmd_cli_parse_u32(argv[first + 1]);
-    if (!snap) {
-        vmd_cli_error(cli, "'%s' is not a snapshot number", argv[first + 1]);
+    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
         return 2;
-    }
     if (vmd_cli_open_store(cli, &store))
         return 1;
     rc = vmd_snap_get(store, argv[first], snap, &info);

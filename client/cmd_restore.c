@@ -37,12 +37,7 @@ static int handle_restore_option(vmd_cli *cli, int opt, const char *arg)
         }
         return 0;
     case OPT_THREADS:
-        ropts.threads = vmd_cli_parse_u32(arg);
-        if (!ropts.threads || ropts.threads > 256) {
-            vmd_cli_error(cli, "--threads wants a number from 1 to 256, not '%s'", arg);
-            return 2;
-        }
-        return 0;
+        return vmd_cli_threads_arg(cli, arg, &ropts.threads);
     }
     return -1;
 }
@@ -60,11 +55,8 @@ int vmd_cmd_restore(vmd_cli *cli, int argc, char **argv)
         vmd_cli_error(cli, "usage: vmdedup restore VM SNAP OUT [--offset O --length L]");
         return 2;
     }
-    snap = vmd_cli_parse_u32(argv[first + 1]);
-    if (!snap) {
-        vmd_cli_error(cli, "'%s' is not a snapshot number", argv[first + 1]);
+    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
         return 2;
-    }
     if (vmd_cli_open_store(cli, &store))
         return 1;
     ropts.progress = vmd_cli_progress(cli);
