@@ -8,6 +8,9 @@
 #     every 64 KiB block where they differ has its bit in the CBT map, and the
 #     CBT map has the length docs/dirty-maps.md requires
 #   - two VMs of one OS family share blocks at the same offsets
+#   - `fleet` twice: the same directory, byte for byte; its maps cover every
+#     changed segment; its popular layer puts blocks in every VM, also across
+#     families; `stats` adds up; `diffmap` marks exactly the differing segments
 #
 # usage: test_gen.sh PATH/TO/vmd-gen [SCRATCH_DIR]
 set -u
@@ -36,6 +39,15 @@ covered_segments() {
 # differing UNIT A B: the numbers of the UNIT-byte pieces where files A and B differ.
 differing() {
     cmp -l "$2" "$3" | awk -v u="$1" '{ print int(($1 - 1) / u) }' | uniq
+}
+
+# differing_segments A B: the 2 MiB segments where A and B differ (one cmp per segment:
+# faster than cmp -l when much differs).
+differing_segments() {
+    local n=$((($(stat -c %s "$1") + 2097151) / 2097152)) s
+    for ((s = 0; s < n; s++)); do
+        cmp -s -i $((s * 2097152)) -n 2097152 "$1" "$2" || echo "$s"
+    done
 }
 
 echo "Suite: vmd-gen"
@@ -90,6 +102,43 @@ result "mutate: the CBT map has $want bytes and covers every changed 64 KiB bloc
 "$gen" mutate --seed 5 --in "$dir/a.img" --out "$dir/z.img" --dirty-map "$dir/z.map" --rate 0 &&
     cmp "$dir/a.img" "$dir/z.img" && [ -z "$(covered_segments "$dir/z.map")" ]
 result "mutate: rate 0 copies the parent and writes an empty map" $?
+
+# diffmap: exactly the segments where the images differ.
+"$gen" diffmap "$dir/a.img" "$dir/m1.img" "$dir/d1.map" &&
+    [ "$(covered_segments "$dir/d1.map" | sort -u)" = "$(differing_segments "$dir/a.img" "$dir/m1.img" | sort -u)" ] &&
+    "$gen" diffmap "$dir/a.img" "$dir/a.img" "$dir/d0.map" && [ -z "$(covered_segments "$dir/d0.map")" ]
+result "diffmap: marks exactly the differing segments" $?
+
+# fleet: 3 VMs of 3 families, 3 snapshots of 20 MiB, twice.
+for i in 1 2; do
+    "$gen" fleet --seed 9 --vms 3 --snaps 3 --size 20M --rate 0.05 "$dir/fleet$i" || break
+done
+diff -r "$dir/fleet1" "$dir/fleet2" >/dev/null && [ "$(grep -vc '^#' "$dir/fleet1/fleet.list")" -eq 9 ] &&
+    [ "$(sed -n 3p "$dir/fleet1/fleet.list")" = "vm01 1 vm01/1.img -" ] &&
+    [ "$(tail -n1 "$dir/fleet1/fleet.list")" = "vm03 3 vm03/3.img vm03/3.map" ]
+result "fleet: same arguments, same files; fleet.list in backup order" $?
+
+missing=""
+for vm in vm01 vm02 vm03; do
+    for s in 2 3; do
+        m=$(comm -23 <(differing_segments "$dir/fleet1/$vm/$((s - 1)).img" "$dir/fleet1/$vm/$s.img" | sort) \
+            <(covered_segments "$dir/fleet1/$vm/$s.map" | sort -u))
+        missing="$missing${m:+ $vm/$s: $m}"
+    done
+done
+[ -z "$missing" ]
+result "fleet: every map covers every changed segment${missing:+ (missing:$missing)}" $?
+
+# shellcheck disable=SC1091,SC2154 # the variables come from the stats output
+"$gen" stats "$dir/fleet1" >"$dir/stats" && . "$dir/stats" &&
+    [ "$logical_bytes" -eq $((9 * 20 * 1024 * 1024)) ] &&
+    [ "$first_snapshot_bytes" -eq $((3 * 20 * 1024 * 1024)) ] &&
+    [ "$perfect_dedup_bytes" -lt "$per_vm_dedup_bytes" ] &&
+    [ "$per_vm_dedup_bytes" -le "$nonzero_bytes" ] &&
+    [ "$dirty_segment_bytes" -gt "$first_snapshot_bytes" ] &&
+    [ "$dirty_segment_bytes" -lt "$logical_bytes" ] &&
+    [ "${held_by_vms##*3:}" -gt 0 ]
+result "fleet: stats add up, popular blocks are in all 3 VMs of 3 families" $?
 
 "$gen" base --seed 1 --size 0 --os-family debian "$dir/e.img" 2>"$dir/err"
 [ $? -eq 2 ] && grep -q "size must be above 0" "$dir/err"

@@ -6,6 +6,10 @@
  *   vmd-gen base --seed S --size BYTES --os-family F OUT.img
  *   vmd-gen mutate --seed S --in PARENT.img --out CHILD.img --dirty-map CHILD.map
  *                  [--cbt-map CHILD.cbt] [--rate R]
+ *   vmd-gen fleet --seed S --size BYTES [--vms N] [--snaps K] [--families F,...]
+ *                 [--rate R] [--popular P] [--zipf E] [--zipf-head H] OUTDIR
+ *   vmd-gen diffmap OLD.img NEW.img OUT.map
+ *   vmd-gen stats FLEETDIR
  *
  * Sizes take a K, M, G or T suffix (binary: 1K = 1024); any size is fine, it
  * need not be a multiple of 2 MiB or 4 KiB. The same arguments always give the
@@ -60,6 +64,43 @@
  *   wrapped at 76 columns); it takes size / 512 KiB bytes of memory.
  *   --verbose lists the edits on stderr.
  *
+ * fleet - N VMs (default 4) x K snapshots (default 4) into OUTDIR, the input
+ *   of the side-by-side benchmark (docs/datasets.md):
+ *     OUTDIR/vmNN/1.img          snapshot 1: `base` of family F[v mod count]
+ *                                (default debian,ubuntu,centos) and seed
+ *                                mix(S, v), plus the popular layer (below)
+ *     OUTDIR/vmNN/K.img, K.map   snapshot K >= 2: `mutate` of K-1 with seed
+ *                                mix(mix(S, v), K) and rate R (default 0.02),
+ *                                plus shared updates (below), and its map
+ *     OUTDIR/fleet.list          "VM SNAP IMAGE MAP" per snapshot in backup
+ *                                order (every snapshot 1, then every 2, ...)
+ *   Popular layer: a pool of files (64 KiB - 1 MiB of OS-like blocks) shared by
+ *   the fleet, ranked 1, 2, ...; VM v holds file r with probability
+ *   min(1, (H / r)^E) (E default 1, H by default a quarter of the files one VM
+ *   takes), so the first H files are in every VM and the tail in few: a
+ *   Zipf-like popularity. A fraction P (default 0.5) of the VM's text and
+ *   random sub-extents take the next bytes of the VM's included files, in rank
+ *   order, at 4 KiB boundaries (struct popular).
+ *   Shared updates ("new files" churn): each fill edit (new data in a zero run)
+ *   of a later snapshot is, with probability 1/2, a piece of update j of
+ *   snapshot K of the family (j = its rank among the fill edits), the same
+ *   bytes in every VM of the family; the others are unique to the VM.
+ *   A VM's images are made one after the other, streaming: memory stays that
+ *   of base and mutate.
+ *
+ * diffmap - the text dirty map (2 MiB segments) of NEW against OLD, found by
+ *   comparing them segment by segment: for images edited by other tools
+ *   (tests/gen/vmd-osimg). Both must have the same size.
+ *
+ * stats - reference figures of a fleet directory (its fleet.list), as
+ *   key=value lines: logical bytes, non-zero bytes, perfect dedup (unique
+ *   non-zero 4 KiB blocks of the fleet x 4 KiB), per-VM dedup (sum over VMs of
+ *   their unique non-zero blocks), dirty-segment-only bytes (snapshots without a
+ *   map whole, the others' marked segments; and the same without zero blocks),
+ *   and how many blocks are held by 1, 2, ... VMs. Blocks are told apart by a
+ *   128-bit hash (hash128) in an open-addressing table of 24-byte entries, at
+ *   most 70% full (10 - 20 MiB per GiB of unique data); images are streamed.
+ *
  * Exit status: 0 success; 1 error, one line "vmd-gen: error: ..." on stderr;
  * 2 usage.
  */
@@ -67,6 +108,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +143,15 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
+#define USAGE                                                                                      \
+    "usage: %s base --seed S --size BYTES --os-family F OUT.img\n"                                 \
+    "       %s mutate --seed S --in PARENT.img --out CHILD.img --dirty-map CHILD.map\n"            \
+    "                 [--cbt-map FILE] [--rate R] [--verbose]\n"                                   \
+    "       %s fleet --seed S --size BYTES [--vms N] [--snaps K] [--families F1,F2,...]\n"         \
+    "                [--rate R] [--popular P] [--zipf E] [--zipf-head H] [--verbose] OUTDIR\n"     \
+    "       %s diffmap OLD.img NEW.img OUT.map\n"                                                  \
+    "       %s stats FLEETDIR\n"
+
 static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void usage_error(const char *fmt, ...)
 {
@@ -109,11 +160,7 @@ static void usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr,
-            "\nusage: %s base --seed S --size BYTES --os-family F OUT.img\n"
-            "       %s mutate --seed S --in PARENT.img --out CHILD.img "
-            "--dirty-map CHILD.map [--cbt-map FILE] [--rate R] [--verbose]\n",
-            prog, prog);
+    fprintf(stderr, "\n" USAGE, prog, prog, prog, prog, prog);
     exit(2);
 }
 
@@ -538,6 +585,132 @@ static void next_extent(base_layout *l, uint64_t off, enum gen_kind *kind, uint6
     *len = n;
 }
 
+/* --- popular layer (fleet) ----------------------------------------------- */
+
+#define POOL_DOMAIN   0x706f6f6cULL     /* "pool" */
+#define UPDATE_DOMAIN 0x757064617465ULL /* "update" */
+
+/*
+ * The popular layer of one VM of a fleet: a pool of "popular files" shared by
+ * the whole fleet, ranked 1, 2, 3...; file r is 64 KiB - 1 MiB long and its
+ * content (OS-like blocks) derives from (pool key, r) only. VM v holds file r
+ * with probability min(1, (head / r)^s), decided by a hash of (pool, r, v): the
+ * first `head` files are in every VM, file 10 x head in a tenth of them, and
+ * so on (Zipf-like popularity). The VM's included files, in rank order, form
+ * one stream; a fraction `permille` of the VM's text and random sub-extents
+ * (drawn by an rng of its own, so the base layout is unchanged) take the next
+ * bytes of that stream instead of their own data. Files and sub-extents are
+ * whole 4 KiB blocks, so a popular block is at a 4 KiB boundary in every VM.
+ */
+typedef struct popular {
+    rng pick;          /* which sub-extents are popular */
+    uint64_t pool_key; /* content and lengths of the files */
+    uint64_t vm_key;   /* inclusion decisions of this VM */
+    double head, s;
+    unsigned permille;
+    uint64_t rank, left; /* current file; bytes of it still to write */
+    int ended;           /* no more files (see popular_write) */
+    gen g;               /* content of the current file */
+    uint64_t files, bytes;
+} popular;
+
+/* Uniform in [0, 1) from a key. */
+static double unit(uint64_t key)
+{
+    uint64_t s = key;
+    return (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int popular_holds(const popular *p, uint64_t r)
+{
+    double ratio = p->head / (double)r;
+    double prob = ratio >= 1 ? 1 : (p->s == 1 ? ratio : pow(ratio, p->s));
+    return unit(mix(mix(p->pool_key, r), p->vm_key)) < prob;
+}
+
+static uint64_t popular_file_len(const popular *p, uint64_t r)
+{
+    rng lr;
+    rng_seed(&lr, mix(p->pool_key ^ 0x6c656eULL /* "len" */, r));
+    return rng_range(&lr, 16, 256) * BLOCK;
+}
+
+/*
+ * Up to n bytes of the VM's popular stream into w; returns how many. Fewer
+ * than n only when the stream has ended: no file of the next 2^22 ranks is
+ * held by the VM (possible only with a tiny head or a steep exponent).
+ */
+static uint64_t popular_write(writer *w, popular *p, uint64_t n)
+{
+    uint64_t done = 0;
+    while (done < n) {
+        if (p->left == 0) {
+            uint64_t limit = p->rank + (1ULL << 22);
+            if (p->ended)
+                break;
+            do
+                p->rank++;
+            while (p->rank < limit && !popular_holds(p, p->rank));
+            if (p->rank >= limit) {
+                p->ended = 1;
+                break;
+            }
+            p->left = popular_file_len(p, p->rank);
+            gen_init(&p->g, GEN_OS, mix(p->pool_key, p->rank));
+            p->files++;
+        }
+        uint64_t k = n - done < p->left ? n - done : p->left;
+        writer_gen(w, &p->g, k);
+        p->left -= k;
+        p->bytes += k;
+        done += k;
+    }
+    return done;
+}
+
+/*
+ * A base image: the family layer of `family`, the VM layer of `seed`, and, when
+ * pop is not NULL, the popular layer on top of the VM layer (see struct popular).
+ * With pop NULL the bytes are those `vmd-gen base` has always written.
+ */
+static void write_base(const char *path, uint64_t seed, uint64_t size, const char *family,
+                       popular *pop)
+{
+    base_layout l = {0};
+    l.fam_key = mix(FAMILY_DOMAIN, fnv1a(family));
+    l.vm_key = mix(VM_DOMAIN, seed);
+    rng_seed(&l.fam, mix(l.fam_key, UINT64_MAX));
+    rng_seed(&l.vm, mix(l.vm_key, UINT64_MAX));
+    l.next_is_os = 1;
+    uint64_t tail = size >= 8 * MIB ? (size / 8) & ~(BLOCK - 1) : 0;
+    uint64_t body = size - tail;
+
+    writer w;
+    writer_open(&w, path);
+    gen *g = malloc(sizeof *g);
+    if (!g)
+        die("out of memory");
+    uint64_t off = 0;
+    while (off < body) {
+        enum gen_kind kind;
+        uint64_t key, len;
+        next_extent(&l, off, &kind, &key, &len);
+        if (len > body - off)
+            len = body - off;
+        uint64_t done = 0;
+        if (pop && (kind == GEN_TEXT || kind == GEN_RANDOM) &&
+            rng_next(&pop->pick) % 1000 < pop->permille)
+            done = popular_write(&w, pop, len);
+        gen_init(g, kind, key);
+        writer_gen(&w, g, len - done);
+        off += len;
+    }
+    gen_init(g, GEN_ZERO, 0);
+    writer_gen(&w, g, tail);
+    writer_close(&w);
+    free(g);
+}
+
 static int cmd_base(int argc, char **argv)
 {
     static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
@@ -570,35 +743,7 @@ static int cmd_base(int argc, char **argv)
     if (size == 0)
         usage_error("--size must be above 0");
 
-    base_layout l = {0};
-    l.fam_key = mix(FAMILY_DOMAIN, fnv1a(family));
-    l.vm_key = mix(VM_DOMAIN, seed);
-    rng_seed(&l.fam, mix(l.fam_key, UINT64_MAX));
-    rng_seed(&l.vm, mix(l.vm_key, UINT64_MAX));
-    l.next_is_os = 1;
-    uint64_t tail = size >= 8 * MIB ? (size / 8) & ~(BLOCK - 1) : 0;
-    uint64_t body = size - tail;
-
-    writer w;
-    writer_open(&w, argv[optind]);
-    gen *g = malloc(sizeof *g);
-    if (!g)
-        die("out of memory");
-    uint64_t off = 0;
-    while (off < body) {
-        enum gen_kind kind;
-        uint64_t key, len;
-        next_extent(&l, off, &kind, &key, &len);
-        if (len > body - off)
-            len = body - off;
-        gen_init(g, kind, key);
-        writer_gen(&w, g, len);
-        off += len;
-    }
-    gen_init(g, GEN_ZERO, 0);
-    writer_gen(&w, g, tail);
-    writer_close(&w);
-    free(g);
+    write_base(argv[optind], seed, size, family, NULL);
     return 0;
 }
 
@@ -613,6 +758,7 @@ typedef struct edit {
     enum edit_kind kind;
     uint64_t key; /* of the new data */
     int text;     /* new data is text (else random) */
+    int shared;   /* fleet: new data is a piece of a shared update (OS-like) */
 } edit;
 
 typedef struct run {
@@ -854,52 +1000,22 @@ static void write_cbt_map(const char *path, const edit *plan, size_t n, uint64_t
         die("cannot write %s: %s", path, strerror(errno));
 }
 
-static int cmd_mutate(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},    {"in", required_argument, NULL, 'i'},
-        {"out", required_argument, NULL, 'o'},     {"dirty-map", required_argument, NULL, 'd'},
-        {"cbt-map", required_argument, NULL, 'c'}, {"rate", required_argument, NULL, 'r'},
-        {"verbose", no_argument, NULL, 'v'},       {NULL, 0, NULL, 0}};
-    const char *seed_s = NULL, *in = NULL, *out = NULL, *map = NULL, *cbt = NULL;
-    double rate = 0.02;
-    int verbose = 0, c;
-    char *end;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            seed_s = optarg;
-            break;
-        case 'i':
-            in = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'd':
-            map = optarg;
-            break;
-        case 'c':
-            cbt = optarg;
-            break;
-        case 'v':
-            verbose = 1;
-            break;
-        case 'r':
-            rate = strtod(optarg, &end);
-            if (*end || end == optarg || !(rate >= 0 && rate <= 1))
-                usage_error("--rate: a fraction from 0 to 1, not '%s'", optarg);
-            break;
-        default:
-            usage_error("mutate: bad option");
-        }
-    }
-    if (!seed_s || !in || !out || !map)
-        usage_error("mutate needs --seed, --in, --out and --dirty-map");
-    if (optind != argc)
-        usage_error("mutate: unexpected argument '%s'", argv[optind]);
-    uint64_t seed = parse_size("--seed", seed_s);
+/*
+ * The next snapshot of the image `in`, written to `out`, its text dirty map to
+ * `map` and, if cbt is not NULL, its CBT map to `cbt` (see the file comment).
+ * With upd not NULL (fleet), fill edits carry, each with probability 1/2, a
+ * piece of a shared update instead of data unique to the VM: the j-th fill edit
+ * of the disk (in disk order) gets the stream (update key, j), the same in
+ * every VM given the same key. With upd NULL the output is what `vmd-gen
+ * mutate` has always written.
+ */
+typedef struct update {
+    uint64_t key; /* fleet, family and snapshot number */
+} update;
 
+static void mutate_image(const char *in, const char *out, const char *map, const char *cbt,
+                         uint64_t seed, double rate, int verbose, const update *upd)
+{
     int fd = open(in, O_RDONLY);
     struct stat st, ost;
     if (fd < 0 || fstat(fd, &st) < 0)
@@ -959,6 +1075,20 @@ static int cmd_mutate(int argc, char **argv)
     /* Keys of the new data, in disk order: independent of the order of drawing. */
     for (size_t i = 0; i < n; i++)
         plan[i].key = mix(mix(seed, 0x6e6577ULL /* "new" */), i);
+    if (upd) { /* shared updates: own rng, so the plan above is that of mutate */
+        rng ur;
+        uint64_t j = 0;
+        rng_seed(&ur, mix(UPDATE_DOMAIN, seed));
+        for (size_t i = 0; i < n; i++) {
+            if (plan[i].kind != ED_FILL)
+                continue;
+            if (rng_next(&ur) % 2 == 0) {
+                plan[i].shared = 1;
+                plan[i].key = mix(upd->key, j);
+            }
+            j++;
+        }
+    }
 
     writer w;
     writer_open(&w, out);
@@ -968,7 +1098,7 @@ static int cmd_mutate(int argc, char **argv)
     uint64_t pos = 0;
     for (size_t i = 0; i < n; i++) {
         const edit *e = &plan[i];
-        enum gen_kind nk = e->text ? GEN_TEXT : GEN_RANDOM;
+        enum gen_kind nk = e->shared ? GEN_OS : e->text ? GEN_TEXT : GEN_RANDOM;
         if (verbose)
             fprintf(stderr, "%-9s %12" PRIu64 " +%-8" PRIu64 " at %12" PRIu64 " k %6" PRIu64 "\n",
                     edit_names[e->kind], e->start, e->len, e->at, e->k);
@@ -1012,6 +1142,560 @@ static int cmd_mutate(int argc, char **argv)
     free(g);
     free(plan);
     free(buf);
+}
+
+static int cmd_mutate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},    {"in", required_argument, NULL, 'i'},
+        {"out", required_argument, NULL, 'o'},     {"dirty-map", required_argument, NULL, 'd'},
+        {"cbt-map", required_argument, NULL, 'c'}, {"rate", required_argument, NULL, 'r'},
+        {"verbose", no_argument, NULL, 'v'},       {NULL, 0, NULL, 0}};
+    const char *seed_s = NULL, *in = NULL, *out = NULL, *map = NULL, *cbt = NULL;
+    double rate = 0.02;
+    int verbose = 0, c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            seed_s = optarg;
+            break;
+        case 'i':
+            in = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'd':
+            map = optarg;
+            break;
+        case 'c':
+            cbt = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'r':
+            rate = strtod(optarg, &end);
+            if (*end || end == optarg || !(rate >= 0 && rate <= 1))
+                usage_error("--rate: a fraction from 0 to 1, not '%s'", optarg);
+            break;
+        default:
+            usage_error("mutate: bad option");
+        }
+    }
+    if (!seed_s || !in || !out || !map)
+        usage_error("mutate needs --seed, --in, --out and --dirty-map");
+    if (optind != argc)
+        usage_error("mutate: unexpected argument '%s'", argv[optind]);
+    uint64_t seed = parse_size("--seed", seed_s);
+    mutate_image(in, out, map, cbt, seed, rate, verbose, NULL);
+    return 0;
+}
+
+/* --- fleet --------------------------------------------------------------- */
+
+/* mkdir that accepts an existing directory. */
+static void make_dir(const char *path)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return;
+    die("cannot create directory %s: %s", path, strerror(errno));
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        die("out of memory");
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int cmd_fleet(int argc, char **argv)
+{
+    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
+                                         {"vms", required_argument, NULL, 'n'},
+                                         {"snaps", required_argument, NULL, 'k'},
+                                         {"size", required_argument, NULL, 'z'},
+                                         {"families", required_argument, NULL, 'f'},
+                                         {"rate", required_argument, NULL, 'r'},
+                                         {"popular", required_argument, NULL, 'p'},
+                                         {"zipf", required_argument, NULL, 'e'},
+                                         {"zipf-head", required_argument, NULL, 'h'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
+    const char *seed_s = NULL, *size_s = NULL, *families = "debian,ubuntu,centos";
+    uint64_t vms = 4, snaps = 4, head = 0;
+    double rate = 0.02, popular_f = 0.5, zipf = 1.0;
+    int verbose = 0, c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            seed_s = optarg;
+            break;
+        case 'n':
+            vms = parse_size("--vms", optarg);
+            break;
+        case 'k':
+            snaps = parse_size("--snaps", optarg);
+            break;
+        case 'z':
+            size_s = optarg;
+            break;
+        case 'f':
+            families = optarg;
+            break;
+        case 'h':
+            head = parse_size("--zipf-head", optarg);
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'r':
+        case 'p':
+        case 'e': {
+            double v = strtod(optarg, &end);
+            if (*end || end == optarg || !(v >= 0 && v <= (c == 'e' ? 8 : 1)))
+                usage_error("--%s: %s, not '%s'",
+                            c == 'r'   ? "rate"
+                            : c == 'p' ? "popular"
+                                       : "zipf",
+                            c == 'e' ? "an exponent from 0 to 8" : "a fraction from 0 to 1",
+                            optarg);
+            if (c == 'r')
+                rate = v;
+            else if (c == 'p')
+                popular_f = v;
+            else
+                zipf = v;
+            break;
+        }
+        default:
+            usage_error("fleet: bad option");
+        }
+    }
+    if (!seed_s || !size_s)
+        usage_error("fleet needs --seed and --size");
+    if (optind + 1 != argc)
+        usage_error("fleet needs exactly one output directory");
+    if (vms < 1 || vms > 999)
+        usage_error("--vms: from 1 to 999");
+    if (snaps < 1 || snaps > 9999)
+        usage_error("--snaps: from 1 to 9999");
+    uint64_t seed = parse_size("--seed", seed_s);
+    uint64_t size = parse_size("--size", size_s);
+    if (size == 0)
+        usage_error("--size must be above 0");
+    if (head == 0) { /* a quarter of what one VM takes from the pool, see docs/datasets.md */
+        double demand = popular_f * 0.27 * (double)size * 7 / 8 / (136.0 * BLOCK);
+        head = demand / 4 > 2 ? (uint64_t)(demand / 4) : 2;
+    }
+    /* The families, comma-separated; VM v has family v mod count. */
+    char *fams = strdup(families);
+    char *fam[64];
+    size_t nfam = 0;
+    if (!fams)
+        die("out of memory");
+    for (char *t = strtok(fams, ","); t && nfam < 64; t = strtok(NULL, ","))
+        fam[nfam++] = t;
+    if (nfam == 0)
+        usage_error("--families: at least one name");
+
+    const char *dir = argv[optind];
+    make_dir(dir);
+    int width = vms > 99 ? 3 : 2;
+    for (uint64_t v = 0; v < vms; v++) {
+        char name[32], file[64];
+        snprintf(name, sizeof name, "vm%0*" PRIu64, width, v + 1);
+        char *vdir = path_join(dir, name);
+        make_dir(vdir);
+        const char *family = fam[v % nfam];
+        uint64_t vseed = mix(seed, v + 1);
+        popular *p = calloc(1, sizeof *p);
+        if (!p)
+            die("out of memory");
+        rng_seed(&p->pick, mix(mix(POOL_DOMAIN + 1, seed), v + 1));
+        p->pool_key = mix(POOL_DOMAIN, seed);
+        p->vm_key = mix(VM_DOMAIN + 1, v + 1);
+        p->head = (double)head;
+        p->s = zipf;
+        p->permille = (unsigned)(popular_f * 1000 + 0.5);
+        snprintf(file, sizeof file, "%s/1.img", name);
+        char *img = path_join(dir, file);
+        write_base(img, vseed, size, family, p);
+        if (verbose)
+            fprintf(stderr,
+                    "%s: family %s, %" PRIu64 " popular files (%" PRIu64
+                    " bytes), deepest rank %" PRIu64 " (head %" PRIu64 ")\n",
+                    name, family, p->files, p->bytes, p->rank, head);
+        free(p);
+        for (uint64_t k = 2; k <= snaps; k++) {
+            char *prev = img, *map;
+            update u = {mix(mix(mix(UPDATE_DOMAIN, seed), fnv1a(family)), k)};
+            snprintf(file, sizeof file, "%s/%" PRIu64 ".img", name, k);
+            img = path_join(dir, file);
+            snprintf(file, sizeof file, "%s/%" PRIu64 ".map", name, k);
+            map = path_join(dir, file);
+            mutate_image(prev, img, map, NULL, mix(vseed, k), rate, verbose, &u);
+            free(prev);
+            free(map);
+        }
+        free(img);
+        free(vdir);
+    }
+
+    /* The list, in backup order: every VM's snapshot 1, then every snapshot 2... */
+    char *list = path_join(dir, "fleet.list");
+    FILE *f = fopen(list, "w");
+    if (!f)
+        die("cannot create %s: %s", list, strerror(errno));
+    fprintf(f,
+            "# vmd-gen fleet --seed %" PRIu64 " --vms %" PRIu64 " --snaps %" PRIu64
+            " --size %" PRIu64
+            " --families %s --rate %g --popular %g --zipf %g --zipf-head %" PRIu64
+            "\n# VM SNAP IMAGE MAP (relative to this directory; - = no map)\n",
+            seed, vms, snaps, size, families, rate, popular_f, zipf, head);
+    for (uint64_t k = 1; k <= snaps; k++)
+        for (uint64_t v = 0; v < vms; v++) {
+            fprintf(f, "vm%0*" PRIu64 " %" PRIu64 " vm%0*" PRIu64 "/%" PRIu64 ".img ", width, v + 1,
+                    k, width, v + 1, k);
+            if (k == 1)
+                fputs("-\n", f);
+            else
+                fprintf(f, "vm%0*" PRIu64 "/%" PRIu64 ".map\n", width, v + 1, k);
+        }
+    if (fclose(f) != 0)
+        die("cannot write %s: %s", list, strerror(errno));
+    free(list);
+    free(fams);
+    return 0;
+}
+
+/* --- diffmap ------------------------------------------------------------- */
+
+static int open_image(const char *path, uint64_t *size)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st) < 0)
+        die("cannot open %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        die("cannot read %s: %s", path, strerror(EISDIR));
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0)
+        die("%s is not seekable", path);
+    *size = (uint64_t)end;
+    return fd;
+}
+
+static int cmd_diffmap(int argc, char **argv)
+{
+    if (argc != 4)
+        usage_error("diffmap needs OLD.img NEW.img OUT.map");
+    const char *a = argv[1], *b = argv[2], *out = argv[3];
+    uint64_t sa, sb;
+    int fa = open_image(a, &sa), fb = open_image(b, &sb);
+    if (sa != sb)
+        die("%s has %" PRIu64 " bytes, %s %" PRIu64 ": a dirty map needs equal sizes", a, sa, b,
+            sb);
+    uint8_t *ba = malloc(SEGMENT), *bb = malloc(SEGMENT);
+    if (!ba || !bb)
+        die("out of memory");
+    char *tmp = malloc(strlen(out) + 8);
+    if (!tmp)
+        die("out of memory");
+    sprintf(tmp, "%s.tmp", out);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        die("cannot create %s: %s", tmp, strerror(errno));
+    uint64_t nseg = (sa + SEGMENT - 1) / SEGMENT, dirty = 0, ra = 0, rb = 0;
+    int have = 0;
+    fprintf(f, "# vmd-gen diffmap: segments of 2 MiB where the images differ\n");
+    for (uint64_t s = 0; s < nseg; s++) {
+        size_t k = sa - s * SEGMENT < SEGMENT ? (size_t)(sa - s * SEGMENT) : SEGMENT;
+        xpread(fa, ba, k, s * SEGMENT, a);
+        xpread(fb, bb, k, s * SEGMENT, b);
+        if (memcmp(ba, bb, k) == 0)
+            continue;
+        dirty++;
+        if (have && s == rb + 1) {
+            rb = s;
+            continue;
+        }
+        if (have)
+            put_range(f, ra, rb);
+        ra = rb = s;
+        have = 1;
+    }
+    if (have)
+        put_range(f, ra, rb);
+    fprintf(f, "# %" PRIu64 " of %" PRIu64 " segments differ\n", dirty, nseg);
+    if (fclose(f) != 0 || rename(tmp, out) != 0)
+        die("cannot write %s: %s", out, strerror(errno));
+    close(fa);
+    close(fb);
+    free(ba);
+    free(bb);
+    free(tmp);
+    return 0;
+}
+
+/* --- stats --------------------------------------------------------------- */
+
+/*
+ * 128-bit hash of a block: two 64-bit lanes of different shape over the
+ * 8-byte words (xor-multiply-rotate and add-multiply-xorshift), crossed and
+ * finalised. Not cryptographic; it only has to tell the blocks of a
+ * generated or real fleet apart: a chance collision at 2^-128 per pair is
+ * far below anything that shows in the figures.
+ */
+static void hash128(const uint8_t *p, size_t n, uint64_t out[2])
+{
+    uint64_t h1 = 0x243f6a8885a308d3ULL ^ n, h2 = 0x13198a2e03707344ULL + n;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h1 = rotl((h1 ^ w) * 0x9e3779b97f4a7c15ULL, 31);
+        h2 = (h2 + w) * 0xc2b2ae3d27d4eb4fULL;
+        h2 ^= h2 >> 29;
+    }
+    uint64_t s1 = h1 ^ rotl(h2, 17), s2 = h2 + rotl(h1, 41);
+    out[0] = splitmix64(&s1);
+    out[1] = splitmix64(&s2) | 1; /* never {0, 0}: that marks a free slot */
+}
+
+typedef struct bentry {
+    uint64_t h[2];
+    uint32_t last_vm; /* the last VM that held the block */
+    uint32_t vms;     /* how many VMs hold it */
+} bentry;
+
+typedef struct bset {
+    bentry *e;
+    uint64_t cap, n; /* cap: a power of two */
+} bset;
+
+static void bset_grow(bset *s)
+{
+    uint64_t ncap = s->cap ? s->cap * 2 : 1 << 16;
+    bentry *ne = calloc(ncap, sizeof *ne);
+    if (!ne)
+        die("out of memory (a block table of %" PRIu64 " entries)", ncap);
+    for (uint64_t i = 0; i < s->cap; i++) {
+        if (s->e[i].h[1] == 0)
+            continue;
+        uint64_t j = s->e[i].h[0] & (ncap - 1);
+        while (ne[j].h[1] != 0)
+            j = (j + 1) & (ncap - 1);
+        ne[j] = s->e[i];
+    }
+    free(s->e);
+    s->e = ne;
+    s->cap = ncap;
+}
+
+/* Counts block h of VM vm: a new block, or one more VM for a known block. */
+static void bset_add(bset *s, const uint64_t h[2], uint32_t vm)
+{
+    if ((s->n + 1) * 10 > s->cap * 7)
+        bset_grow(s);
+    uint64_t j = h[0] & (s->cap - 1);
+    while (s->e[j].h[1] != 0) {
+        if (s->e[j].h[0] == h[0] && s->e[j].h[1] == h[1]) {
+            if (s->e[j].last_vm != vm) {
+                s->e[j].last_vm = vm;
+                s->e[j].vms++;
+            }
+            return;
+        }
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->e[j].h[0] = h[0];
+    s->e[j].h[1] = h[1];
+    s->e[j].last_vm = vm;
+    s->e[j].vms = 1;
+    s->n++;
+}
+
+typedef struct snap {
+    char vm[128], image[1024], map[1024];
+    uint64_t num;
+    size_t line;
+} snap;
+
+static int snap_cmp(const void *pa, const void *pb)
+{
+    const snap *a = pa, *b = pb;
+    int c = strcmp(a->vm, b->vm);
+    if (c)
+        return c;
+    if (a->num != b->num)
+        return a->num < b->num ? -1 : 1;
+    return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/* Marks in dirty[] the segments a text-list map names (N, N-M, bytes OFF+LEN). */
+static void read_segment_map(const char *path, uint64_t size, uint8_t *dirty)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    size_t ln = 0;
+    uint64_t nseg = (size + SEGMENT - 1) / SEGMENT;
+    if (!f)
+        die("cannot open %s: %s", path, strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *e;
+        uint64_t a, b;
+        ln++;
+        p[strcspn(p, "#\r\n")] = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            continue;
+        if (strncmp(p, "bytes", 5) == 0) {
+            uint64_t off = strtoull(p + 5, &e, 0), len;
+            while (*e == ' ' || *e == '\t' || *e == '+')
+                e++;
+            len = strtoull(e, &e, 0);
+            if (len == 0)
+                continue;
+            a = off / SEGMENT;
+            b = (off + len - 1) / SEGMENT;
+        } else {
+            a = b = strtoull(p, &e, 0);
+            while (*e == ' ' || *e == '\t')
+                e++;
+            if (*e == '-')
+                b = strtoull(e + 1, &e, 0);
+        }
+        while (*e == ' ' || *e == '\t')
+            e++;
+        if (e == p || *e != '\0' || b < a || b >= nseg)
+            die("%s: line %zu: not a segment or range of a disk of %" PRIu64 " segments", path, ln,
+                nseg);
+        for (uint64_t s = a; s <= b; s++)
+            dirty[s] = 1;
+    }
+    fclose(f);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    if (argc != 2)
+        usage_error("stats needs the fleet directory");
+    const char *dir = argv[1];
+    char *listp = path_join(dir, "fleet.list");
+    FILE *lf = fopen(listp, "r");
+    if (!lf)
+        die("cannot open %s: %s", listp, strerror(errno));
+    snap *snaps = NULL;
+    size_t n = 0, cap = 0, ln = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, lf)) {
+        ln++;
+        if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            snaps = realloc(snaps, cap * sizeof *snaps);
+            if (!snaps)
+                die("out of memory");
+        }
+        snap *s = &snaps[n];
+        if (sscanf(line, "%127s %" SCNu64 " %1023s %1023s", s->vm, &s->num, s->image, s->map) != 4)
+            die("%s: line %zu: expected VM SNAP IMAGE MAP", listp, ln);
+        s->line = ln;
+        n++;
+    }
+    fclose(lf);
+    if (n == 0)
+        die("%s lists no snapshot", listp);
+    qsort(snaps, n, sizeof *snaps, snap_cmp); /* VM by VM: counts VMs per block */
+
+    bset set = {0};
+    uint8_t *buf = malloc(IOBUF);
+    if (!buf)
+        die("out of memory");
+    uint64_t logical = 0, first = 0, nonzero = 0, dirty_bytes = 0, dirty_nonzero = 0;
+    uint32_t vm = 0;
+    for (size_t i = 0; i < n; i++) {
+        const snap *s = &snaps[i];
+        if (i > 0 && strcmp(s->vm, snaps[i - 1].vm) != 0)
+            vm++;
+        char *img = path_join(dir, s->image);
+        uint64_t size;
+        int fd = open_image(img, &size);
+        uint64_t nseg = (size + SEGMENT - 1) / SEGMENT;
+        uint8_t *dirty = malloc(nseg ? nseg : 1);
+        if (!dirty)
+            die("out of memory");
+        int full = strcmp(s->map, "-") == 0;
+        memset(dirty, full, nseg);
+        if (!full) {
+            char *mp = path_join(dir, s->map);
+            read_segment_map(mp, size, dirty);
+            free(mp);
+        }
+        logical += size;
+        if (full)
+            first += size;
+        for (uint64_t g = 0; g < nseg; g++)
+            if (dirty[g])
+                dirty_bytes += size - g * SEGMENT < SEGMENT ? size - g * SEGMENT : SEGMENT;
+        for (uint64_t off = 0; off < size; off += IOBUF) {
+            size_t k = size - off < IOBUF ? (size_t)(size - off) : IOBUF;
+            xpread(fd, buf, k, off, img);
+            if (k % BLOCK) { /* the last, partial block: padded with zeros */
+                size_t pad = BLOCK - k % BLOCK;
+                memset(buf + k, 0, pad);
+                k += pad;
+            }
+            for (size_t b = 0; b < k; b += BLOCK) {
+                uint64_t at = off + b, h[2];
+                uint64_t len = size - at < BLOCK ? size - at : BLOCK;
+                if (all_zero(buf + b, BLOCK))
+                    continue;
+                nonzero += len;
+                if (dirty[at / SEGMENT])
+                    dirty_nonzero += len;
+                hash128(buf + b, BLOCK, h);
+                bset_add(&set, h, vm);
+            }
+        }
+        close(fd);
+        free(dirty);
+        free(img);
+    }
+    uint32_t nvms = vm + 1;
+    uint64_t per_vm = 0, *held = calloc(nvms + 1, sizeof *held);
+    if (!held)
+        die("out of memory");
+    for (uint64_t i = 0; i < set.cap; i++) {
+        if (set.e[i].h[1] == 0)
+            continue;
+        per_vm += set.e[i].vms;
+        held[set.e[i].vms < nvms ? set.e[i].vms : nvms]++;
+    }
+    printf("snapshots=%zu\nvms=%" PRIu32 "\nblock=%" PRIu64 "\n", n, nvms, (uint64_t)BLOCK);
+    printf("logical_bytes=%" PRIu64 "\nfirst_snapshot_bytes=%" PRIu64 "\n", logical, first);
+    printf("nonzero_bytes=%" PRIu64 "\n", nonzero);
+    printf("perfect_dedup_bytes=%" PRIu64 "\n", (uint64_t)(set.n * BLOCK));
+    printf("per_vm_dedup_bytes=%" PRIu64 "\n", (uint64_t)(per_vm * BLOCK));
+    printf("dirty_segment_bytes=%" PRIu64 "\n", dirty_bytes);
+    printf("dirty_segment_nonzero_bytes=%" PRIu64 "\n", dirty_nonzero);
+    printf("unique_blocks=%" PRIu64 "\nheld_by_vms=", set.n);
+    for (uint32_t k = 1; k <= nvms; k++)
+        printf("%s%" PRIu32 ":%" PRIu64, k > 1 ? "," : "", k, held[k]);
+    printf("\n");
+    free(held);
+    free(set.e);
+    free(buf);
+    free(snaps);
+    free(listp);
     return 0;
 }
 
@@ -1020,15 +1704,18 @@ int main(int argc, char **argv)
     if (argc < 2)
         usage_error("a subcommand is needed");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        printf("usage: %s base --seed S --size BYTES --os-family F OUT.img\n"
-               "       %s mutate --seed S --in PARENT.img --out CHILD.img --dirty-map CHILD.map"
-               " [--cbt-map FILE] [--rate R] [--verbose]\n",
-               prog, prog);
+        printf(USAGE, prog, prog, prog, prog, prog);
         return 0;
     }
     if (strcmp(argv[1], "base") == 0)
         return cmd_base(argc - 1, argv + 1);
     if (strcmp(argv[1], "mutate") == 0)
         return cmd_mutate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "fleet") == 0)
+        return cmd_fleet(argc - 1, argv + 1);
+    if (strcmp(argv[1], "diffmap") == 0)
+        return cmd_diffmap(argc - 1, argv + 1);
+    if (strcmp(argv[1], "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     usage_error("unknown subcommand '%s'", argv[1]);
 }
