@@ -15,9 +15,11 @@
  *     a known fp reuses its location
  *   compress the remaining (new) chunks
  *
- * At most 2 x N results exist at once (the ordered queue's window), each at
- * most one segment of compressed bytes, and the writer holds one container
- * being filled plus the ones in flight: memory does not depend on the disk.
+ * At most N results exist at once (the ordered queue's window), each
+ * one segment buffer that the worker reads into and then packs the new
+ * chunks' stored bytes into (add_new); the writer streams containers out in
+ * 512 KiB pieces (ctr_writer.c): memory does not depend on the disk, and
+ * is about 2 MiB x N + 3 MiB beside librados (docs/benchmarks.md).
  *
  * Commit order: every container written (all aio complete) -> index
  * registrations -> the recipe's header rewritten COMPLETE -> the catalog
@@ -41,7 +43,9 @@
 #include <zstd.h>
 
 #include "catalog.h"
+#include "cds.h"
 #include "chunker.h"
+#include "ctr_writer.h"
 #include "dirtymap.h"
 #include "fingerprint.h"
 #include "idx_client.h"
@@ -50,15 +54,15 @@
 #include "vmdedup/container.h"
 #include "vmdedup/recipe.h"
 
-#define BK_INFLIGHT    2          /* container writes in flight */
-#define BK_REG_BATCH   16384      /* new chunks deduplicated within a backup before a spill */
-#define BK_REG_MEM     (4u << 20) /* bytes of items per registration group */
-#define BK_REC_BUF     (1u << 20)
-#define BK_TAB_PAGE    4096 /* table entries buffered before a write */
-#define BK_SIMILAR     2    /* similar parent segments searched besides the same offset */
+#define BK_REG_BATCH   4096         /* new chunks deduplicated within a backup before a spill */
+#define BK_REG_MEM     (1u << 20)   /* bytes of items per registration group */
+#define BK_REC_BUF     (256u << 10) /* recipe records buffered before a write */
+#define BK_TAB_PAGE    4096         /* table entries buffered before a write */
+#define BK_SIMILAR     2            /* similar parent segments searched besides the same offset */
 #define BK_MAP_MAX     (256u << 20)
 #define BK_PROGRESS_MS 250
 #define BK_NO_NEW      UINT32_MAX
+#define BK_REF_BATCH   16384 /* popular references counted per vmd_idx_ref call */
 
 /* ---- the parent snapshot, read-only during the backup ---- */
 
@@ -90,7 +94,7 @@ typedef struct result {
     uint32_t nnew;
     new_chunk *news;
     uint8_t *nbuf; /* stored bytes of the new chunks */
-    uint64_t read, l1, l2, zero, chunks;
+    uint64_t read, l1, l2, l3, zero, chunks;
 } result;
 
 /* ---- per-worker scratch ---- */
@@ -107,7 +111,9 @@ typedef struct worker {
     pthread_t tid;
     vmd_hasher *hasher;
     ZSTD_CCtx *cctx;
-    uint8_t *buf; /* one segment */
+    uint8_t *buf;  /* the segment: the nbuf of the result being made (see add_new) */
+    uint8_t *zbuf; /* one compressed chunk */
+    size_t zcap;
     vmd_chunk *chunks;
     vmd_fp *fps;
     size_t cap; /* chunks a segment can have */
@@ -139,15 +145,12 @@ typedef struct backup {
     result *results;
     worker *workers;
     /* writer state */
-    vmd_ctr_builder *ctr;
+    vmd_cds *cds;       /* level 3: the common data set, read-only while workers run */
+    uint8_t *pop_bits;  /* one bit per CDS entry this snapshot references (set by workers) */
+    vmd_ctr_writer *cw; /* containers stream out while they fill (ctr_writer.c) */
+    int ctr_open;
     uint64_t ctr_id;
     uint32_t nctr;
-    struct inflight {
-        rados_completion_t c;
-        uint8_t *buf;
-        char oid[VMD_CTR_OID_MAX];
-    } fl[BK_INFLIGHT];
-    unsigned nfl;
     uint8_t *rec;
     size_t rec_len;
     uint64_t rec_off; /* recipe offset of rec[0] */
@@ -359,10 +362,18 @@ static int load_similar(worker *w, result *r, uint64_t seg, const vmd_rcp_entry 
     return 0;
 }
 
-/* Stores chunk i as new: compressed into r->nbuf when that is smaller. */
+/*
+ * Stores chunk i (at off in the segment) as new, compressed when that is
+ * smaller. The segment was read into r->nbuf itself, and the stored bytes of
+ * the new chunks are packed at its front as the chunks are visited in
+ * order: a chunk's stored bytes never extend past its own raw bytes, so
+ * packing never overwrites a chunk not yet visited. One segment buffer per
+ * result thus serves for both reading and handing the new bytes to the
+ * writer.
+ */
 static void add_new(worker *w, result *r, size_t i, uint32_t off)
 {
-    const uint8_t *raw = w->buf + off;
+    const uint8_t *raw = r->nbuf + off;
     uint32_t len = w->chunks[i].len;
     new_chunk *nc = &r->news[r->nnew];
     size_t at = r->nnew ? r->news[r->nnew - 1].off + r->news[r->nnew - 1].stored_len : 0;
@@ -373,19 +384,59 @@ static void add_new(worker *w, result *r, size_t i, uint32_t off)
     nc->off = (uint32_t)at;
     nc->raw_len = len;
     if (level > 0 && len > 1) {
-        z = ZSTD_compressCCtx(w->cctx, r->nbuf + at, len - 1, raw, len, level);
+        z = ZSTD_compressCCtx(w->cctx, w->zbuf, len - 1 < w->zcap ? len - 1 : w->zcap, raw, len,
+                              level);
         if (ZSTD_isError(z))
             z = 0;
     }
     if (z) {
+        memcpy(r->nbuf + at, w->zbuf, z);
         nc->stored_len = (uint32_t)z;
         nc->encoding = VMD_CTR_ZSTD;
     } else {
-        memcpy(r->nbuf + at, raw, len);
+        memmove(r->nbuf + at, raw, len);
         nc->stored_len = len;
         nc->encoding = VMD_CTR_RAW;
     }
     r->newidx[i] = r->nnew++;
+}
+
+/* Ref i repeats ref j < i of the same segment: the same copy, and the same level. */
+static void repeat_chunk(result *r, size_t i, size_t j)
+{
+    const vmd_rcp_ref *g = &r->refs[j];
+
+    if (g->flags & VMD_RCP_REF_POPULAR) {
+        r->refs[i].flags = VMD_RCP_REF_POPULAR;
+        r->refs[i].ctr = g->ctr;
+        r->refs[i].slot = g->slot;
+        r->l3 += r->refs[i].raw_len;
+    } else {
+        r->newidx[i] = r->newidx[j];
+        r->l2 += r->refs[i].raw_len;
+    }
+}
+
+/*
+ * Level 3: ref i references the popular copy when its chunk is in the CDS
+ * table, and the snapshot's bit for that entry is set (the writer turns the
+ * bits into reference counts at commit). Returns 1 when it did.
+ */
+static int find_popular(worker *w, result *r, size_t i)
+{
+    backup *b = w->b;
+    vmd_rcp_ref *f = &r->refs[i];
+    vmd_cds_loc loc;
+
+    if (!b->cds || !vmd_cds_find(b->cds, f->fp, &loc) || loc.raw_len != f->raw_len)
+        return 0;
+    f->flags = VMD_RCP_REF_POPULAR;
+    f->ctr = loc.ctr;
+    f->slot = loc.slot;
+    __atomic_fetch_or(&b->pop_bits[loc.index >> 3], (uint8_t)(1u << (loc.index & 7)),
+                      __ATOMIC_RELAXED);
+    r->l3 += f->raw_len;
+    return 1;
 }
 
 /* Level 2 and new chunks: fills r->refs from the loaded parent refs and the segment. */
@@ -428,13 +479,14 @@ static int dedup_chunks(worker *w, result *r, size_t n)
         if (found != UINT32_MAX && found < w->nprefs) {
             f->ctr = w->prefs[found].ctr;
             f->slot = w->prefs[found].slot;
+            f->flags = w->prefs[found].flags & VMD_RCP_REF_POPULAR;
             r->l2 += len;
         } else if (found != UINT32_MAX) {
-            r->newidx[i] = r->newidx[found - w->nprefs]; /* repeated within the segment */
-            r->l2 += len;
+            repeat_chunk(r, i, found - w->nprefs); /* repeated within the segment */
         } else {
             w->hash[at] = (uint32_t)(w->nprefs + i) + 1;
-            add_new(w, r, i, off);
+            if (!find_popular(w, r, i))
+                add_new(w, r, i, off);
         }
         off += len;
     }
@@ -526,7 +578,7 @@ static void result_reset(result *r)
     memset(&r->entry, 0, sizeof(r->entry));
     memset(r->sig, 0xff, sizeof(r->sig));
     r->n = r->nnew = 0;
-    r->read = r->l1 = r->l2 = r->zero = r->chunks = 0;
+    r->read = r->l1 = r->l2 = r->l3 = r->zero = r->chunks = 0;
 }
 
 static void *worker_main(void *arg)
@@ -535,12 +587,15 @@ static void *worker_main(void *arg)
     backup *b = w->b;
     uint64_t seg;
 
+    vmd_cds_thread_online();
     while (vmd_oq_claim(&b->q, &seg) == 0) {
         result *r = &b->results[seg % b->window];
         result_reset(r);
+        w->buf = r->nbuf;
         process_segment(w, r, seg);
         vmd_oq_publish(&b->q, seg);
     }
+    vmd_cds_thread_offline();
     return NULL;
 }
 
@@ -548,76 +603,14 @@ static void *worker_main(void *arg)
  * Writer: containers, recipe, index registrations
  * ==================================================================== */
 
-static int wait_oldest(backup *b)
-{
-    struct inflight *f = &b->fl[0];
-    int err;
-
-    rados_aio_wait_for_complete(f->c);
-    err = rados_aio_get_return_value(f->c);
-    rados_aio_release(f->c);
-    free(f->buf);
-    if (err < 0)
-        err = vmd_fail(b->s, err, "writing container %s to pool %s", f->oid, b->s->data_pool);
-    memmove(&b->fl[0], &b->fl[1], (b->nfl - 1) * sizeof(b->fl[0]));
-    b->nfl--;
-    return err < 0 ? err : 0;
-}
-
-static int wait_all(backup *b)
-{
-    int err = 0, e;
-
-    while (b->nfl) {
-        e = wait_oldest(b);
-        if (!err)
-            err = e;
-    }
-    return err;
-}
-
-/* Seals the current container and starts its write. */
+/* Sends the rest of the open container (its last piece, table and header). */
 static int seal_container(backup *b)
 {
-    struct inflight *f;
-    vmd_ctr *chk = NULL;
-    vmd_ctr_fault fault;
-    size_t len;
-    int err;
-
-    if (!b->ctr)
+    if (!b->ctr_open)
         return 0;
-    if (b->nfl == BK_INFLIGHT && (err = wait_oldest(b)))
-        return err;
-    f = &b->fl[b->nfl];
-    err = vmd_ctr_builder_finish(b->ctr, &f->buf, &len);
-    vmd_ctr_builder_free(b->ctr);
-    b->ctr = NULL;
-    vmd_ctr_oid(f->oid, sizeof(f->oid), b->vm, b->ctr_id);
-    if (err)
-        return vmd_fail(b->s, err, "finishing container %s", f->oid);
-    if (vmd_ctr_validate(&chk, f->buf, len, &fault)) {
-        free(f->buf);
-        return vmd_fail(b->s, -EIO, "built container %s does not validate", f->oid);
-    }
-    vmd_ctr_free(chk);
-    f->c = NULL;
-    err = rados_aio_create_completion2(NULL, NULL, &f->c);
-    if (!err)
-        err = rados_aio_write_full(b->s->data, f->oid, f->c, (const char *)f->buf, len);
-    /* librados' C API copies buf into its own bufferlist before it returns (it cannot take
-       ownership of a caller's buffer), so ours is freed now rather than at completion: a
-       container in flight costs its size once, not twice. */
-    free(f->buf);
-    f->buf = NULL;
-    if (err) {
-        if (f->c)
-            rados_aio_release(f->c);
-        return vmd_fail(b->s, err, "writing container %s to pool %s", f->oid, b->s->data_pool);
-    }
-    b->nfl++;
+    b->ctr_open = 0;
     b->info.stats.containers++;
-    return 0;
+    return vmd_ctr_writer_seal(b->cw);
 }
 
 static int new_container(backup *b)
@@ -628,10 +621,11 @@ static int new_container(backup *b)
         return vmd_fail(b->s, -EFBIG, "snapshot %u of VM %s needs more than 2^24 containers",
                         b->seq, b->vm);
     b->ctr_id = ((uint64_t)b->seq << VMD_RCP_CTR_SHIFT) | b->nctr++;
-    err = vmd_ctr_builder_new(&b->ctr, b->ctr_id, b->vm, b->s->container_size);
+    err = vmd_ctr_writer_open(b->cw, b->ctr_id, b->vm);
     if (err)
         return vmd_fail(b->s, err, "starting container %llu of VM %s",
                         (unsigned long long)b->ctr_id, b->vm);
+    b->ctr_open = 1;
     return 0;
 }
 
@@ -725,6 +719,43 @@ static int register_all(backup *b)
     return err;
 }
 
+/*
+ * One reference more on every popular copy this snapshot references through
+ * level 3 (each counted once per snapshot), in batches of BK_REF_BATCH. It
+ * runs before the recipe is complete: a crash afterwards leaves counts too
+ * high, never too low, so a popular copy in use is never taken for unused.
+ */
+static int count_popular_refs(backup *b)
+{
+    uint64_t n = vmd_cds_count(b->cds), i;
+    vmd_idx_ref_item *items;
+    uint64_t *after;
+    size_t k = 0;
+    int err = 0;
+
+    if (!b->pop_bits)
+        return 0;
+    items = malloc(BK_REF_BATCH * sizeof(*items));
+    after = malloc(BK_REF_BATCH * sizeof(*after));
+    if (!items || !after)
+        err = vmd_fail(b->s, -ENOMEM, "counting references to popular chunks");
+    for (i = 0; i < n && !err; i++) {
+        if (!(b->pop_bits[i >> 3] & (1u << (i & 7))))
+            continue;
+        vmd_cds_fp_at(b->cds, i, items[k].fp.b);
+        items[k++].delta = 1;
+        if (k == BK_REF_BATCH) {
+            err = vmd_idx_ref(b->s, items, k, after);
+            k = 0;
+        }
+    }
+    if (!err && k)
+        err = vmd_idx_ref(b->s, items, k, after);
+    free(items);
+    free(after);
+    return err;
+}
+
 /* Where a chunk new in this batch already went (NULL when it is not in it). */
 static uint32_t *reg_slot(backup *b, const uint8_t *fp, vmd_loc **loc)
 {
@@ -754,21 +785,22 @@ static int pack_chunk(backup *b, const result *r, const new_chunk *nc, vmd_loc *
         return 1; /* written earlier in this backup */
     }
     for (;;) {
-        if (!b->ctr && (err = new_container(b)))
+        if (!b->ctr_open && (err = new_container(b)))
             return err;
-        err = vmd_ctr_builder_add_encoded(b->ctr, nc->fp, r->nbuf + nc->off, nc->stored_len,
-                                          nc->raw_len, nc->encoding, &slot);
+        err = vmd_ctr_writer_add(b->cw, nc->fp, r->nbuf + nc->off, nc->stored_len, nc->raw_len,
+                                 nc->encoding, &slot);
         if (err != -ENOSPC)
             break;
-        if (vmd_ctr_builder_nslots(b->ctr) == 0)
+        if (vmd_ctr_writer_nslots(b->cw) == 0)
             return vmd_fail(b->s, -EFBIG, "a chunk of %u bytes does not fit a container",
                             nc->raw_len);
         if ((err = seal_container(b)))
             return err;
     }
+    if (err == -EINVAL)
+        return vmd_fail(b->s, err, "adding a chunk to container %s", vmd_ctr_writer_oid(b->cw));
     if (err)
-        return vmd_fail(b->s, err, "adding a chunk to container %llu",
-                        (unsigned long long)b->ctr_id);
+        return err; /* a write error, already reported */
     loc->id = b->ctr_id;
     loc->slot = slot;
     memset(&b->reg[b->nreg], 0, sizeof(b->reg[0])); /* padding goes to the spill file */
@@ -853,6 +885,7 @@ static int consume(backup *b, uint64_t seg, result *r)
     b->info.stats.bytes_read += r->read;
     b->info.stats.level1_bytes += r->l1;
     b->info.stats.level2_bytes += r->l2;
+    b->info.stats.level3_bytes += r->l3;
     b->info.stats.zero_bytes += r->zero;
     b->info.stats.chunks += r->chunks;
     if (r->kind != VMD_RCP_CHUNKS) {
@@ -1096,11 +1129,12 @@ static int alloc_results(backup *b)
         worker *w = &b->workers[i];
         w->b = b;
         w->cap = cap;
-        w->buf = malloc(VMD_SEGMENT_SIZE);
+        w->zcap = ZSTD_compressBound(b->s->chunk_max);
+        w->zbuf = malloc(w->zcap);
         w->chunks = malloc(cap * sizeof(*w->chunks));
         w->fps = malloc(cap * sizeof(*w->fps));
         w->cctx = ZSTD_createCCtx();
-        if (!w->buf || !w->chunks || !w->fps || !w->cctx || vmd_hasher_new(&w->hasher))
+        if (!w->zbuf || !w->chunks || !w->fps || !w->cctx || vmd_hasher_new(&w->hasher))
             return -ENOMEM;
     }
     b->rec = malloc(BK_REC_BUF);
@@ -1110,10 +1144,14 @@ static int alloc_results(backup *b)
     b->pcount = calloc((size_t)1 << b->s->partition_bits, sizeof(*b->pcount));
     if (!b->rec || !b->tab || !b->reg || !b->reg_hash || !b->pcount)
         return -ENOMEM;
-    return 0;
+    if (vmd_cds_count(b->cds) &&
+        !(b->pop_bits = calloc((size_t)((vmd_cds_count(b->cds) + 7) / 8), 1)))
+        return -ENOMEM;
+    return vmd_ctr_writer_new(&b->cw, b->s, 0, b->s->container_size);
 }
 
-static void free_all(backup *b)
+/* The segment buffers and worker scratch: freed as soon as the segments are done. */
+static void free_pipeline(backup *b)
 {
     unsigned i;
 
@@ -1127,7 +1165,7 @@ static void free_all(backup *b)
     if (b->workers)
         for (i = 0; i < b->nworkers; i++) {
             worker *w = &b->workers[i];
-            free(w->buf);
+            free(w->zbuf);
             free(w->chunks);
             free(w->fps);
             free(w->rbuf);
@@ -1138,6 +1176,13 @@ static void free_all(backup *b)
         }
     free(b->results);
     free(b->workers);
+    b->results = NULL;
+    b->workers = NULL;
+}
+
+static void free_all(backup *b)
+{
+    free_pipeline(b);
     free(b->rec);
     free(b->tab);
     free(b->reg);
@@ -1145,8 +1190,10 @@ static void free_all(backup *b)
     free(b->pcount);
     if (b->spill)
         fclose(b->spill);
-    vmd_ctr_builder_free(b->ctr);
+    vmd_ctr_writer_free(b->cw);
     free(b->p.entries);
+    free(b->pop_bits);
+    vmd_cds_free(b->cds);
     vmd_sim_free(&b->p.sim);
     vmd_dirtymap_free(b->map);
     if (b->fd >= 0)
@@ -1208,9 +1255,10 @@ static int commit(backup *b)
     struct rusage ru;
     int err;
 
-    if ((err = seal_container(b)) || (err = wait_all(b)))
+    free_pipeline(b); /* room for the registrations */
+    if ((err = seal_container(b)) || (err = vmd_ctr_writer_flush(b->cw)))
         return err;
-    if ((err = register_all(b)))
+    if ((err = register_all(b)) || (err = count_popular_refs(b)))
         return err;
     if ((err = flush_records(b)) || (err = flush_table(b)))
         return err;
@@ -1239,8 +1287,10 @@ static int start(backup *b, uint32_t parent)
     b->nworkers = b->o->threads ? b->o->threads : (unsigned)(cores > 0 ? cores : 1);
     if (b->nworkers > 64)
         b->nworkers = 64;
-    b->window = 2 * b->nworkers;
+    b->window = b->nworkers; /* the writer drains a result in about a millisecond */
     if (parent && (err = load_parent(b, parent)))
+        return err;
+    if ((err = vmd_cds_load(b->s, 0, &b->cds)))
         return err;
     if (alloc_results(b))
         return vmd_fail(b->s, -ENOMEM, "allocating the backup pipeline");
@@ -1291,7 +1341,8 @@ int vmd_backup(vmd_store *s, const char *vm, const char *image, const vmd_backup
     if (out)
         *out = b.info;
 out:
-    wait_all(&b);
+    if (b.cw)
+        vmd_ctr_writer_flush(b.cw); /* nothing of ours in flight once the lock goes */
     if (b.locked)
         vmd_cat_unlock(s, vm, b.cookie);
     free_all(&b);

@@ -142,12 +142,12 @@ void vmd_cat_format(const vmd_snap_info *i, char *buf, size_t cap)
 
     snprintf(buf, cap,
              "parent=%u time=%" PRId64 " size=%" PRIu64 " logical=%" PRIu64 " read=%" PRIu64
-             " l1=%" PRIu64 " l2=%" PRIu64 " zero=%" PRIu64 " new=%" PRIu64 " stored=%" PRIu64
-             " chunks=%" PRIu64 " new_chunks=%" PRIu64 " containers=%" PRIu64
+             " l1=%" PRIu64 " l2=%" PRIu64 " l3=%" PRIu64 " zero=%" PRIu64 " new=%" PRIu64
+             " stored=%" PRIu64 " chunks=%" PRIu64 " new_chunks=%" PRIu64 " containers=%" PRIu64
              " seconds=%.3f rss=%" PRIu64,
              i->parent, i->time, i->size, t->logical_bytes, t->bytes_read, t->level1_bytes,
-             t->level2_bytes, t->zero_bytes, t->new_bytes, t->stored_bytes, t->chunks,
-             t->new_chunks, t->containers, t->seconds, t->peak_rss);
+             t->level2_bytes, t->level3_bytes, t->zero_bytes, t->new_bytes, t->stored_bytes,
+             t->chunks, t->new_chunks, t->containers, t->seconds, t->peak_rss);
 }
 
 /* Stores one "key=value" token of a catalog line; unknown keys are skipped (newer writers). */
@@ -162,6 +162,7 @@ static int parse_token(vmd_snap_info *o, const char *tok)
         {"read", offsetof(vmd_snap_info, stats.bytes_read)},
         {"l1", offsetof(vmd_snap_info, stats.level1_bytes)},
         {"l2", offsetof(vmd_snap_info, stats.level2_bytes)},
+        {"l3", offsetof(vmd_snap_info, stats.level3_bytes)},
         {"zero", offsetof(vmd_snap_info, stats.zero_bytes)},
         {"new", offsetof(vmd_snap_info, stats.new_bytes)},
         {"stored", offsetof(vmd_snap_info, stats.stored_bytes)},

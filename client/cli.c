@@ -16,6 +16,7 @@ enum {
     OPT_POPULAR_POOL,
     OPT_NAMESPACE,
     OPT_FORMAT,
+    OPT_CDS_BUDGET,
 };
 
 static const struct option global_opts[] = {
@@ -30,6 +31,7 @@ static const struct option global_opts[] = {
     {"popular-pool", required_argument, NULL, OPT_POPULAR_POOL},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"cds-budget", required_argument, NULL, OPT_CDS_BUDGET},
     {"quiet", no_argument, NULL, 'q'},
     {NULL, 0, NULL, 0},
 };
@@ -74,6 +76,18 @@ static int set_pool_prefix(vmd_cli *cli, const char *arg)
         cli->store.data_pool = data;
     if (!cli->store.popular_pool)
         cli->store.popular_pool = popular;
+    return 0;
+}
+
+int vmd_cli_budget_arg(vmd_cli *cli, const char *arg)
+{
+    uint64_t v;
+
+    if (vmd_cli_parse_size(arg, &v) || v == 0) {
+        vmd_cli_error(cli, "--cds-budget wants a size in bytes (e.g. 8M), not '%s'", arg);
+        return 2;
+    }
+    cli->store.cds_budget = v;
     return 0;
 }
 
@@ -123,6 +137,8 @@ static int handle_global(vmd_cli *cli, int opt, const char *arg)
     case 'q':
         cli->quiet = 1;
         return 0;
+    case OPT_CDS_BUDGET:
+        return vmd_cli_budget_arg(cli, arg);
     }
     return -1; /* not a global option */
 }

@@ -64,6 +64,9 @@ uint32_t vmd_cli_parse_u32(const char *s);
 int vmd_cli_threads_arg(const vmd_cli *cli, const char *arg, unsigned *out);
 int vmd_cli_snap_arg(const vmd_cli *cli, const char *arg, uint32_t *out);
 
+/* --cds-budget (and `cds show --budget`): a size above 0 into cli->store.cds_budget; 0 or 2. */
+int vmd_cli_budget_arg(vmd_cli *cli, const char *arg);
+
 /* "1.50 GiB" into buf; returns buf. */
 const char *vmd_cli_bytes(uint64_t n, char *buf, size_t cap);
 
@@ -91,5 +94,7 @@ int vmd_cmd_version(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_init(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_inspect(vmd_cli *cli, int argc, char **argv);
 int vmd_cmd_xen(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_cds(vmd_cli *cli, int argc, char **argv);
+int vmd_cmd_stats(vmd_cli *cli, int argc, char **argv);
 
 #endif /* VMD_CLI_H */

@@ -129,12 +129,12 @@ void vmd_cli_snap_json(FILE *f, const vmd_snap_info *s)
     fprintf(f,
             "\",\"size\":%" PRIu64 ",\"stats\":{\"logical_bytes\":%" PRIu64
             ",\"bytes_read\":%" PRIu64 ",\"level1_bytes\":%" PRIu64 ",\"level2_bytes\":%" PRIu64
-            ",\"zero_bytes\":%" PRIu64 ",\"new_bytes\":%" PRIu64 ",\"stored_bytes\":%" PRIu64
-            ",\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64 ",\"containers\":%" PRIu64
-            ",\"seconds\":%.3f,\"peak_rss\":%" PRIu64 "}}",
+            ",\"level3_bytes\":%" PRIu64 ",\"zero_bytes\":%" PRIu64 ",\"new_bytes\":%" PRIu64
+            ",\"stored_bytes\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64
+            ",\"containers\":%" PRIu64 ",\"seconds\":%.3f,\"peak_rss\":%" PRIu64 "}}",
             s->size, st->logical_bytes, st->bytes_read, st->level1_bytes, st->level2_bytes,
-            st->zero_bytes, st->new_bytes, st->stored_bytes, st->chunks, st->new_chunks,
-            st->containers, st->seconds, st->peak_rss);
+            st->level3_bytes, st->zero_bytes, st->new_bytes, st->stored_bytes, st->chunks,
+            st->new_chunks, st->containers, st->seconds, st->peak_rss);
 }
 
 /* "12.34 MiB (5.6%)": n and its share of the disk. */
@@ -165,9 +165,13 @@ void vmd_cli_snap_plain(FILE *f, const vmd_snap_info *s)
     print_share(f, "read", st->bytes_read, disk);
     print_share(f, "level 1", st->level1_bytes, disk);
     print_share(f, "level 2", st->level2_bytes, disk);
+    print_share(f, "level 3 (CDS)", st->level3_bytes, disk);
     print_share(f, "zero", st->zero_bytes, disk);
     print_share(f, "new", st->new_bytes, disk);
-    print_share(f, "stored", st->stored_bytes, disk);
+    print_share(f, "stored (zstd)", st->stored_bytes, disk);
+    if (st->stored_bytes)
+        fprintf(f, "  %-14s %11.2fx\n", "compression",
+                (double)st->new_bytes / (double)st->stored_bytes);
     fprintf(f, "  %-14s %12" PRIu64 "  (%" PRIu64 " new, in %" PRIu64 " containers)\n", "chunks",
             st->chunks, st->new_chunks, st->containers);
     if (st->seconds > 0)

@@ -5,6 +5,7 @@
  * needs mon caps an ordinary client should not have).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -12,6 +13,8 @@ static vmd_init_opts init_opts;
 
 static const struct option init_options[] = {
     {"partitions", required_argument, NULL, 'P'},
+    {"chunk-avg", required_argument, NULL, 'A'},
+    {"zstd-level", required_argument, NULL, 'Z'},
     {NULL, 0, NULL, 0},
 };
 
@@ -20,6 +23,29 @@ static int handle_init_option(vmd_cli *cli, int opt, const char *arg)
     char *end;
     unsigned long v;
 
+    if (opt == 'A') {
+        v = strtoul(arg, &end, 10);
+        if (*arg == 0 || *end || v < 1024 || v > 65536 || (v & (v - 1))) {
+            vmd_cli_error(cli, "--chunk-avg wants a power of two from 1024 to 65536, not '%s'",
+                          arg);
+            return 2;
+        }
+        init_opts.chunk_avg = (unsigned)v;
+        return 0;
+    }
+    if (opt == 'Z') {
+        v = strtoul(arg, &end, 10);
+        if (!strcmp(arg, "none")) {
+            init_opts.zstd_level = -1;
+            return 0;
+        }
+        if (*arg == 0 || *end || v < 1 || v > 19) {
+            vmd_cli_error(cli, "--zstd-level wants 1 to 19 or 'none', not '%s'", arg);
+            return 2;
+        }
+        init_opts.zstd_level = (int)v;
+        return 0;
+    }
     if (opt != 'P')
         return -1;
     v = strtoul(arg, &end, 10);

@@ -219,12 +219,15 @@ static int ref_check(const vmd_rcp_ref *f, uint32_t holder)
 {
     uint64_t owner = f->ctr >> VMD_RCP_CTR_SHIFT;
 
-    if (f->flags & ~VMD_RCP_REF_ZERO)
+    if (f->flags & ~(VMD_RCP_REF_ZERO | VMD_RCP_REF_POPULAR) ||
+        f->flags == (VMD_RCP_REF_ZERO | VMD_RCP_REF_POPULAR))
         return -EINVAL;
     if (f->raw_len < 1 || f->raw_len > VMD_RCP_CHUNK_MAX)
         return -EINVAL;
     if (f->flags & VMD_RCP_REF_ZERO)
         return (f->ctr || f->slot || !all_zero(f->fp, 32)) ? -EINVAL : 0;
+    if (f->flags & VMD_RCP_REF_POPULAR)
+        return 0; /* popular ids are the CDS's own sequence (any u64) */
     if (owner < 1 || owner > holder)
         return -EINVAL;
     return 0;

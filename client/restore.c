@@ -54,6 +54,7 @@ typedef struct restore restore;
 
 typedef struct cache_ent {
     uint64_t id;
+    int popular; /* p.<id16> in the popular pool, else c.<vm>.<id16> in the data pool */
     vmd_ctr *ctr;
     uint64_t used;
 } cache_ent;
@@ -61,6 +62,7 @@ typedef struct cache_ent {
 /* One coalesced read: slots [first, last] of refs sorted by (container, offset). */
 typedef struct span {
     uint64_t ctr;
+    int popular;
     uint64_t off;
     size_t len;
     uint8_t *buf;
@@ -191,15 +193,29 @@ static int load_record(rworker *w, uint64_t seg, const vmd_rcp_entry *e, uint32_
     return 0;
 }
 
-static int cached_ctr(rworker *w, uint64_t id, const vmd_ctr **out)
+/* 1 when ref f names a popular container (level 3). */
+static int ref_popular(const vmd_rcp_ref *f)
 {
+    return (f->flags & VMD_RCP_REF_POPULAR) != 0;
+}
+
+/* The object name of the container ref f names. */
+static void ref_oid(const rworker *w, const vmd_rcp_ref *f, char oid[VMD_CTR_OID_MAX])
+{
+    vmd_ctr_oid(oid, VMD_CTR_OID_MAX, ref_popular(f) ? NULL : w->r->vm, f->ctr);
+}
+
+static int cached_ctr(rworker *w, const vmd_rcp_ref *f, const vmd_ctr **out)
+{
+    uint64_t id = f->ctr;
+    int popular = ref_popular(f);
     restore *r = w->r;
     cache_ent *victim = &w->cache[0];
     char oid[VMD_CTR_OID_MAX];
     int i, err;
 
     for (i = 0; i < RS_CACHE; i++) {
-        if (w->cache[i].ctr && w->cache[i].id == id) {
+        if (w->cache[i].ctr && w->cache[i].id == id && w->cache[i].popular == popular) {
             w->cache[i].used = ++w->tick;
             *out = w->cache[i].ctr;
             return 0;
@@ -207,14 +223,15 @@ static int cached_ctr(rworker *w, uint64_t id, const vmd_ctr **out)
         if (!w->cache[i].ctr || w->cache[i].used < victim->used)
             victim = &w->cache[i];
     }
-    vmd_ctr_oid(oid, sizeof(oid), r->vm, id);
+    ref_oid(w, f, oid);
     vmd_ctr_free(victim->ctr);
     victim->ctr = NULL;
-    err = vmd_ctr_load(r->s, r->s->data, oid, &victim->ctr);
+    err = vmd_ctr_load(r->s, vmd_ctr_pool(r->s, popular), oid, &victim->ctr);
     if (err)
         return rs_fail(r, err == -ENOENT ? -EIO : err, "loading container %s (%s)", oid,
                        err == -ENOENT ? "missing" : strerror(-err));
     victim->id = id;
+    victim->popular = popular;
     victim->used = ++w->tick;
     *out = victim->ctr;
     return 0;
@@ -228,6 +245,8 @@ static int order_cmp(const void *a, const void *b, void *arg)
     const vmd_rcp_ref *x = &w->refs[*(const uint32_t *)a];
     const vmd_rcp_ref *y = &w->refs[*(const uint32_t *)b];
 
+    if (ref_popular(x) != ref_popular(y))
+        return ref_popular(x) - ref_popular(y);
     if (x->ctr != y->ctr)
         return x->ctr < y->ctr ? -1 : 1;
     if (x->slot != y->slot)
@@ -253,12 +272,14 @@ static int check_slot(rworker *w, const vmd_ctr *c, const vmd_rcp_ref *f, const 
 }
 
 /* Extends the last span with slot sl of container ctr, or starts a new one. */
-static int add_span(rworker *w, size_t *ns, uint64_t ctr, const vmd_ctr_slot *sl, const char *oid)
+static int add_span(rworker *w, size_t *ns, const vmd_rcp_ref *f, const vmd_ctr_slot *sl,
+                    const char *oid)
 {
     span *sp = *ns ? &w->spans[*ns - 1] : NULL;
     size_t cap = w->spans_cap;
 
-    if (sp && sp->ctr == ctr && sl->offset >= sp->off && sl->offset <= sp->off + sp->len + RS_GAP &&
+    if (sp && sp->ctr == f->ctr && sp->popular == ref_popular(f) && sl->offset >= sp->off &&
+        sl->offset <= sp->off + sp->len + RS_GAP &&
         sl->offset + sl->stored_len - sp->off <= RS_SPAN_MAX) {
         uint64_t end = sl->offset + sl->stored_len;
         if (end > sp->off + sp->len)
@@ -270,7 +291,8 @@ static int add_span(rworker *w, size_t *ns, uint64_t ctr, const vmd_ctr_slot *sl
     w->spans_cap = cap;
     sp = &w->spans[(*ns)++];
     memset(sp, 0, sizeof(*sp));
-    sp->ctr = ctr;
+    sp->ctr = f->ctr;
+    sp->popular = ref_popular(f);
     sp->off = sl->offset;
     sp->len = sl->stored_len;
     snprintf(sp->oid, sizeof(sp->oid), "%s", oid);
@@ -288,11 +310,11 @@ static int plan_spans(rworker *w, uint32_t nref, size_t *nspans)
     for (k = 0; k < nref; k++) {
         const vmd_rcp_ref *f = &w->refs[w->order[k]];
         const vmd_ctr *c;
-        if ((err = cached_ctr(w, f->ctr, &c)))
+        if ((err = cached_ctr(w, f, &c)))
             return err;
-        vmd_ctr_oid(oid, sizeof(oid), w->r->vm, f->ctr);
+        ref_oid(w, f, oid);
         if ((err = check_slot(w, c, f, oid)) ||
-            (err = add_span(w, nspans, f->ctr, &c->slots[f->slot], oid)))
+            (err = add_span(w, nspans, f, &c->slots[f->slot], oid)))
             return err;
     }
     return 0;
@@ -314,7 +336,8 @@ static int read_spans(rworker *w, size_t ns)
                 err = rs_fail(w->r, -ENOMEM, "reading container %s", sp->oid);
                 break;
             }
-            err = rados_aio_read(w->r->s->data, sp->oid, sp->c, (char *)sp->buf, sp->len, sp->off);
+            err = rados_aio_read(vmd_ctr_pool(w->r->s, sp->popular), sp->oid, sp->c,
+                                 (char *)sp->buf, sp->len, sp->off);
             if (err) {
                 rados_aio_release(sp->c);
                 err = rs_fail(w->r, err, "reading container %s", sp->oid);
@@ -337,16 +360,19 @@ static int read_spans(rworker *w, size_t ns)
 }
 
 /* The span holding slot sl of container ctr, searching from group (the container's first). */
-static span *find_span(rworker *w, size_t ns, size_t *group, uint64_t ctr, const vmd_ctr_slot *sl)
+static span *find_span(rworker *w, size_t ns, size_t *group, const vmd_rcp_ref *f,
+                       const vmd_ctr_slot *sl)
 {
     size_t i;
 
-    while (*group < ns && w->spans[*group].ctr != ctr)
+#define SPAN_OF_F(sp) ((sp)->ctr == f->ctr && (sp)->popular == ref_popular(f))
+    while (*group < ns && !SPAN_OF_F(&w->spans[*group]))
         (*group)++;
-    for (i = *group; i < ns && w->spans[i].ctr == ctr; i++)
+    for (i = *group; i < ns && SPAN_OF_F(&w->spans[i]); i++)
         if (sl->offset >= w->spans[i].off &&
             sl->offset + sl->stored_len <= w->spans[i].off + w->spans[i].len)
             return &w->spans[i];
+#undef SPAN_OF_F
     return NULL;
 }
 
@@ -363,10 +389,10 @@ static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos, size_t 
         const vmd_ctr_slot *sl;
         span *sp;
         int reason = 0;
-        if ((err = cached_ctr(w, f->ctr, &c)))
+        if ((err = cached_ctr(w, f, &c)))
             return err;
         sl = &c->slots[f->slot];
-        if (!(sp = find_span(w, ns, &group, f->ctr, sl)))
+        if (!(sp = find_span(w, ns, &group, f, sl)))
             return rs_fail(w->r, -EIO, "internal: no read covers slot %u", f->slot);
         err = vmd_ctr_chunk_decode(sl, sp->buf + (sl->offset - sp->off), w->seg + pos[w->order[k]],
                                    w->dctx, &reason);

@@ -217,6 +217,7 @@ int vmd_store_open(vmd_store **out, const vmd_store_opts *opts)
         return vmd_fail_cb(opts->on_error, opts->error_arg, -ENOMEM, "allocating store");
     s->on_error = opts->on_error;
     s->error_arg = opts->error_arg;
+    s->cds_budget = opts->cds_budget ? opts->cds_budget : VMD_DEFAULT_CDS_BUDGET;
     s->meta_pool = dup_or(opts->meta_pool, VMD_DEFAULT_META_POOL);
     s->data_pool = dup_or(opts->data_pool, VMD_DEFAULT_DATA_POOL);
     s->popular_pool = dup_or(opts->popular_pool, VMD_DEFAULT_POPULAR_POOL);
@@ -287,19 +288,30 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
     struct tm tm;
     int err, i;
 
+    unsigned avg = opts && opts->chunk_avg ? opts->chunk_avg : 4096u;
+    int level = !opts || opts->zstd_level == 0 ? VMD_DEFAULT_ZSTD_LEVEL
+                : opts->zstd_level < 0         ? 0
+                                               : opts->zstd_level;
+
     if (k < 0)
         return vmd_fail(s, -EINVAL, "partitions must be a power of two from 1 to %u, not %u",
                         1u << VMD_MAX_PARTITION_BITS, partitions);
+    if (avg < 1024 || avg > 65536 || (avg & (avg - 1)))
+        return vmd_fail(s, -EINVAL, "chunk_avg must be a power of two from 1024 to 65536, not %u",
+                        avg);
+    if (level > 19 || (opts && opts->zstd_level < -1))
+        return vmd_fail(s, -EINVAL, "zstd level must be from 1 to 19 (or none), not %d",
+                        opts->zstd_level);
     snprintf(bits, sizeof(bits), "%d", k);
     snprintf(format, sizeof(format), "%d", VMD_STORE_FORMAT);
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(creator, sizeof(creator), "vmdedup %s", vmd_version());
-    snprintf(cmin, sizeof(cmin), "%u", 2048u);
-    snprintf(cavg, sizeof(cavg), "%u", 4096u);
-    snprintf(cmax, sizeof(cmax), "%u", 16384u);
+    snprintf(cmin, sizeof(cmin), "%u", avg / 2);
+    snprintf(cavg, sizeof(cavg), "%u", avg);
+    snprintf(cmax, sizeof(cmax), "%u", avg * 4);
     snprintf(csize, sizeof(csize), "%u", VMD_DEFAULT_CONTAINER_SIZE);
-    snprintf(zlevel, sizeof(zlevel), "%d", VMD_DEFAULT_ZSTD_LEVEL);
+    snprintf(zlevel, sizeof(zlevel), "%d", level);
     for (i = 0; i < 9; i++)
         lens[i] = strlen(vals[i]);
 
@@ -317,6 +329,10 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
         return vmd_fail(s, err, "writing %s in pool %s", VMD_STORE_OBJECT, s->meta_pool);
     set_defaults(s);
     s->partition_bits = k;
+    s->chunk_min = avg / 2;
+    s->chunk_avg = avg;
+    s->chunk_max = avg * 4;
+    s->zstd_level = level;
     return 0;
 }
 

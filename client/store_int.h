@@ -37,6 +37,7 @@ struct vmd_store {
     uint32_t chunk_min, chunk_avg, chunk_max; /* content-defined chunking, bytes */
     uint32_t container_size;                  /* target size of a container object, bytes */
     int zstd_level;                           /* per-chunk compression level (0: none) */
+    uint64_t cds_budget; /* host memory for the common data set (vmd_store_opts; never 0) */
 };
 
 /* Defaults of the data path settings that vmd_store_init() writes. */

@@ -18,8 +18,12 @@ static const vmd_cmd commands[] = {
      vmd_cmd_restore},
     {"ls", "[VM]", "list the VMs, or the snapshots of VM", vmd_cmd_ls},
     {"check", "[VM]", "report what interrupted backups left behind", vmd_cmd_check},
+    {"cds", "update|show", "build or show the common data set of popular chunks", vmd_cmd_cds},
+    {"stats", "[VM]", "bytes saved by each level, dedup figure of merit, availability",
+     vmd_cmd_stats},
     {"info", "VM SNAP", "show one snapshot and what each level saved", vmd_cmd_info},
-    {"init", "[--partitions N]", "initialise a store in existing pools", vmd_cmd_init},
+    {"init", "[--partitions N] [--chunk-avg B] [--zstd-level L|none]",
+     "initialise a store in existing pools (settings fixed for its life)", vmd_cmd_init},
     {"inspect", "OBJECT", "decode an object of the store (idx.*, c.*, p.*, vmd.store)",
      vmd_cmd_inspect},
     {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
@@ -43,6 +47,7 @@ static void usage(FILE *f)
                "                         pools (default: vmd.meta, vmd.data, vmd.popular)\n"
                "  --namespace NS         RADOS namespace of the tenant\n"
                "  --format plain|json    output format (default: plain)\n"
+               "  --cds-budget BYTES     host memory for the common data set (default: 8M)\n"
                "  -q, --quiet            no progress output\n"
                "  -h, --help             this help\n");
 }

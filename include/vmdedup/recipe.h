@@ -50,9 +50,12 @@
  *     12  nchunks x ref:  fp[32]  ctr u64  slot u32  raw_len u32  flags u8
  *
  *   ref flags bit 0 ZERO: an all-zero chunk, not stored (fp, ctr, slot 0).
+ *   bit 1 POPULAR: the chunk is slot `slot` of the popular container
+ *   p.<ctr16> in the popular pool (level 3, the common data set).
  *   Otherwise the chunk is slot `slot` of container c.<vm>.<ctr16>, whose id
  *   is (snapshot << 24 | n): a snapshot never references containers of
  *   younger snapshots. The raw_len of the refs add up to the segment length.
+ *   At most one flag is set.
  *
  * Decoders validate everything and return -EINVAL (malformed), -EPROTO
  * (written by a newer, incompatible version); the client reports either as
@@ -83,8 +86,9 @@ extern "C" {
 #define VMD_RCP_VM_MAX      64
 #define VMD_RCP_CTR_SHIFT   24 /* container id = snapshot << 24 | n */
 
-#define VMD_RCP_F_COMPLETE 0x1u
-#define VMD_RCP_REF_ZERO   0x1u
+#define VMD_RCP_F_COMPLETE  0x1u
+#define VMD_RCP_REF_ZERO    0x1u
+#define VMD_RCP_REF_POPULAR 0x2u
 
 enum { VMD_RCP_ZERO = 0, VMD_RCP_SAME = 1, VMD_RCP_CHUNKS = 2 };
 

@@ -51,7 +51,11 @@ typedef struct vmd_store_opts {
     const char *nspace;       /* RADOS namespace of the tenant; NULL: the default namespace */
     vmd_error_fn on_error;    /* NULL: messages are dropped */
     void *error_arg;
+    uint64_t cds_budget; /* host memory for the common data set, bytes; 0: VMD_DEFAULT_CDS_BUDGET */
 } vmd_store_opts;
+
+/* 8 MiB: 114,560 popular chunks (450 MB of data at 4 KiB) in a 35 MB backup (docs/decisions.md) */
+#define VMD_DEFAULT_CDS_BUDGET (8u << 20)
 
 #define VMD_DEFAULT_META_POOL    "vmd.meta"
 #define VMD_DEFAULT_DATA_POOL    "vmd.data"
@@ -76,6 +80,9 @@ void vmd_store_close(vmd_store *store);
 /* Settings fixed when a store is initialised. */
 typedef struct vmd_init_opts {
     unsigned partitions; /* index partitions, a power of two 1..65536; 0: 4096 */
+    unsigned chunk_avg;  /* average chunk, a power of two 1 KiB..64 KiB; 0: 4096. The
+                            minimum is half of it, the maximum four times it */
+    int zstd_level;      /* per-chunk zstd level 1..19; 0: the default (3); -1: store raw */
 } vmd_init_opts;
 
 #define VMD_DEFAULT_PARTITIONS 4096
@@ -84,6 +91,8 @@ typedef struct vmd_init_opts {
  * Creates the store's settings object (vmd.store in the meta pool) so the
  * store can be used; opts NULL means defaults. The pools must exist
  * (ceph-conf/vmd-pools creates them).
+ * The settings are fixed for the store's life (docs/decisions.md gives the
+ * measurements behind the defaults).
  * Errors: -EEXIST (already initialised), -EINVAL (bad option).
  */
 int vmd_store_init(vmd_store *store, const vmd_init_opts *opts);
@@ -138,6 +147,7 @@ typedef struct vmd_snap_stats {
     uint64_t bytes_read;    /* read from the image (clean segments are not read) */
     uint64_t level1_bytes;  /* segments inherited whole from the parent */
     uint64_t level2_bytes;  /* chunks found in the parent's segment or similar ones */
+    uint64_t level3_bytes;  /* chunks found in the common data set (popular copies) */
     uint64_t zero_bytes;    /* all-zero chunks and segments, stored as holes */
     uint64_t new_bytes;     /* chunks written, before compression */
     uint64_t stored_bytes;  /* chunks written, as stored (zstd where it saves space) */
@@ -233,6 +243,139 @@ typedef struct vmd_check_report {
  */
 int vmd_check(vmd_store *store, const char *vm, vmd_check_report *out);
 void vmd_check_report_free(vmd_check_report *report);
+
+/* ---------------------------------------------------------------------------
+ * The common data set (level 3): popular chunks, stored once with extra replication
+ * ------------------------------------------------------------------------- */
+
+/* The published CDS, as its manifest says (docs/format.md, "Common data set"). */
+typedef struct vmd_cds_info {
+    uint64_t version;    /* 0: no CDS published yet (every other field 0) */
+    uint64_t entries;    /* popular chunks */
+    uint64_t bytes;      /* their uncompressed bytes */
+    uint32_t threshold;  /* VMs holding the least popular chunk the selection took */
+    int64_t time;        /* when it was written, seconds since the epoch (UTC) */
+    uint64_t containers; /* popular containers its chunks are in */
+    uint64_t mem;        /* host memory to load all of it, bytes */
+    uint64_t budget;     /* the host budget these figures assume (vmd_store_opts.cds_budget) */
+    uint64_t loaded;     /* entries a host with that budget loads (the most popular) */
+    uint64_t loaded_mem; /* memory they take, bytes (<= budget) */
+} vmd_cds_info;
+
+/*
+ * Describes the published CDS, and what a host with the store's budget
+ * loads of it (by loading it). No CDS yet is not an error: version 0.
+ * Errors: -ENOENT (store not initialised), -EIO (corrupt manifest).
+ */
+int vmd_cds_show(vmd_store *store, vmd_cds_info *out);
+
+typedef struct vmd_cds_update_opts {
+    double top_percent;       /* take the top_percent % of unique chunks, most popular first;
+                                 0: 1.5 (the published figure), or no limit when min_vms is set */
+    uint32_t min_vms;         /* only chunks held by at least this many VMs; 0: 2 (never fewer) */
+    uint64_t max_bytes;       /* the CDS holds at most this many bytes of chunks; 0: no limit */
+    vmd_progress_fn progress; /* bytes copied into popular containers, of those to copy */
+    void *progress_arg;
+} vmd_cds_update_opts;
+
+typedef struct vmd_cds_update_result {
+    vmd_cds_info cds;         /* the version published (loaded/loaded_mem not filled) */
+    uint64_t previous;        /* the version it replaces (0: none) */
+    uint64_t unique_chunks;   /* index entries (the base of top_percent) */
+    uint64_t target;          /* chunks the selection wanted (top_percent of unique_chunks) */
+    uint64_t selected;        /* chunks the selection took, most popular first */
+    uint64_t kept;            /* of which already in the previous version */
+    uint64_t adopted;         /* already popular but not published (an interrupted update) */
+    uint64_t added;           /* copied now into popular containers */
+    uint64_t added_bytes;     /* their uncompressed bytes */
+    uint64_t carried;         /* entries of the previous version no longer selected, kept */
+    uint64_t skipped;         /* chunks whose home copy was gone (not added) */
+    uint64_t containers;      /* popular containers written */
+    uint64_t container_bytes; /* their size (compressed chunks and tables) */
+    double seconds;
+} vmd_cds_update_result;
+
+/*
+ * Builds a new version of the CDS from the popularity the index counted:
+ * takes the chunks held by the most VMs (opts), copies each one not yet
+ * popular once from a VM container that holds it into popular containers
+ * (p.<id16>, popular pool), marks them popular in the index, writes the
+ * new manifest and publishes it. Chunks already popular stay. Safe to
+ * interrupt: a version is used only once published; an interrupted update
+ * leaves unreferenced popular containers and an unpublished manifest,
+ * which are reclaimable (docs/admin.md).
+ * Errors: -ENOENT (store not initialised), -EINVAL (bad option), -EBUSY
+ * (another update runs: its lock lapses within 30 s if it was killed),
+ * -EIO (a chunk failed verification: the message names container and slot),
+ * -ECANCELED (another update published first).
+ */
+int vmd_cds_update(vmd_store *store, const vmd_cds_update_opts *opts, vmd_cds_update_result *out);
+
+/* ---------------------------------------------------------------------------
+ * Statistics: what each level saved, and the availability VM-centric packing buys
+ * ------------------------------------------------------------------------- */
+
+/* Bytes summed over committed snapshots (bytes of the disk unless named stored). */
+typedef struct vmd_usage {
+    uint64_t snapshots;
+    uint64_t logical_bytes; /* disk bytes of all snapshots */
+    uint64_t level1_bytes;  /* saved by level 1 (unchanged segments) */
+    uint64_t level2_bytes;  /* saved by level 2 (inner-VM, similar segments) */
+    uint64_t level3_bytes;  /* saved by level 3 (the common data set) */
+    uint64_t zero_bytes;    /* all-zero chunks, stored as holes */
+    uint64_t new_bytes;     /* written into VM containers, uncompressed */
+    uint64_t stored_bytes;  /* written into VM containers, as stored (compressed) */
+} vmd_usage;
+
+/* P(a snapshot is restorable) when each OSD fails independently with probability f. */
+typedef struct vmd_avail {
+    double f;
+    double with_popular; /* popular pool at its real size */
+    double data_size;    /* as if the popular pool had the data pool's size */
+} vmd_avail;
+
+#define VMD_AVAIL_F_MAX 5 /* failure probabilities reported: the option's, then 0.001 .. 0.1 */
+
+typedef struct vmd_vm_stats {
+    char vm[VMD_VM_ID_MAX + 1];
+    vmd_usage u;
+    uint32_t latest;  /* the snapshot the availability is of (0: none) */
+    uint64_t objects; /* objects it references (recipes, containers, popular containers) */
+    uint64_t osds;    /* distinct OSDs holding them */
+    int exact;        /* 1: exact over the OSDs' failure states; 0: FKG lower bound */
+    vmd_avail avail[VMD_AVAIL_F_MAX];
+} vmd_vm_stats;
+
+typedef struct vmd_store_stats {
+    vmd_usage total;         /* every VM listed (all VMs when no VM was named) */
+    uint64_t unique_chunks;  /* index entries */
+    uint64_t unique_bytes;   /* their bytes: what perfect global dedup stores */
+    uint64_t popular_chunks; /* index entries marked popular */
+    uint64_t popular_bytes;  /* their bytes, stored once more in the popular pool */
+    uint64_t cds_version;    /* published CDS (0: none) */
+    double global_fraction;  /* of the bytes perfect global dedup saves, the share saved
+                                (zero chunks left out of both; see docs/admin.md) */
+    uint32_t data_size, popular_size, meta_size; /* the pools' replication sizes */
+    size_t navail;                               /* failure probabilities in avail[] */
+    vmd_avail avail[VMD_AVAIL_F_MAX];            /* all latest snapshots restorable at once */
+    size_t nvms;
+    vmd_vm_stats *vms; /* sorted by VM id */
+} vmd_store_stats;
+
+typedef struct vmd_stats_opts {
+    double osd_failure; /* per-OSD failure probability of the first avail[] row; 0: 0.01 */
+    int no_avail;       /* 1: skip availability (no recipe reads, no mon commands) */
+} vmd_stats_opts;
+
+/*
+ * Statistics of VM vm (NULL: every VM): bytes per level from the catalogs,
+ * the index's unique bytes and the availability of each VM's latest
+ * snapshot from the real placement of the objects it references (mon
+ * command "osd map"). Free *out with vmd_stats_free.
+ * Errors: -ENOENT (store not initialised, unknown VM), -EINVAL (bad option).
+ */
+int vmd_stats(vmd_store *store, const char *vm, const vmd_stats_opts *opts, vmd_store_stats **out);
+void vmd_stats_free(vmd_store_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -141,7 +141,7 @@ backup() {
         return 1
     fi
     # No byte of the disk is counted twice (level-3 hits are in none of the four).
-    local sum=$(($(jnum level1_bytes) + $(jnum level2_bytes) + $(jnum zero_bytes) + $(jnum new_bytes)))
+    local sum=$(($(jnum level1_bytes) + $(jnum level2_bytes) + $(jnum level3_bytes) + $(jnum zero_bytes) + $(jnum new_bytes)))
     if [ "$sum" -gt "$(jnum logical_bytes)" ]; then
         fail "$name" "level1 + level2 + zero + new = $sum > logical_bytes"
         return 1

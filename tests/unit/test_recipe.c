@@ -236,7 +236,16 @@ static int record_with(void (*fn)(vmd_rcp_ref *r), uint64_t seg, uint32_t holder
 
 static void bad_flag(vmd_rcp_ref *r)
 {
-    r[0].flags = 2;
+    r[0].flags = 4; /* no such flag */
+}
+static void zero_and_popular(vmd_rcp_ref *r)
+{
+    r[0].flags = VMD_RCP_REF_ZERO | VMD_RCP_REF_POPULAR;
+}
+static void popular_ref(vmd_rcp_ref *r)
+{
+    r[0].flags = VMD_RCP_REF_POPULAR;
+    r[0].ctr = 9ull << 40; /* popular ids are not tied to snapshots */
 }
 static void zero_with_ctr(vmd_rcp_ref *r)
 {
@@ -270,6 +279,8 @@ static void test_record_corrupt(void)
     CU_ASSERT_EQUAL(record_with(NULL, 2, 3, MIB + 124), -EINVAL); /* lengths != segment */
     CU_ASSERT_EQUAL(record_with(NULL, 2, 1, MIB + 123), -EINVAL); /* ctr of snap 2 in snap 1 */
     CU_ASSERT_EQUAL(record_with(bad_flag, 2, 3, MIB + 123), -EINVAL);
+    CU_ASSERT_EQUAL(record_with(zero_and_popular, 2, 3, MIB + 123), -EINVAL);
+    CU_ASSERT_EQUAL(record_with(popular_ref, 2, 3, MIB + 123), 0);
     CU_ASSERT_EQUAL(record_with(zero_with_ctr, 2, 3, MIB + 123), -EINVAL);
     CU_ASSERT_EQUAL(record_with(zero_with_fp, 2, 3, MIB + 123), -EINVAL);
     CU_ASSERT_EQUAL(record_with(no_ctr, 2, 3, MIB + 123), -EINVAL);
