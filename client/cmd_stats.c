@@ -105,7 +105,7 @@ static void share(const char *label, uint64_t n, uint64_t of)
 {
     char b[32];
 
-    printf("  %-13s %12s", label, vmd_cli_bytes(n, b, sizeof(b)));
+    printf("  %-14s %12s", label, vmd_cli_bytes(n, b, sizeof(b)));
     if (of)
         printf("  (%5.1f%%)", 100.0 * (double)n / (double)of);
     putchar('\n');
@@ -118,8 +118,10 @@ static void usage_plain(const vmd_usage *u)
     share("level 2", u->level2_bytes, u->logical_bytes);
     share("level 3", u->level3_bytes, u->logical_bytes);
     share("zero", u->zero_bytes, u->logical_bytes);
-    share("new", u->new_bytes, u->logical_bytes);
-    share("stored", u->stored_bytes, u->logical_bytes);
+    share("new (dedup)", u->new_bytes, u->logical_bytes);
+    share("stored (zstd)", u->stored_bytes, u->logical_bytes);
+    if (u->stored_bytes)
+        printf("  %-14s %11.2fx\n", "compression", (double)u->new_bytes / (double)u->stored_bytes);
 }
 
 static void stats_plain(const vmd_store_stats *st)

@@ -17,8 +17,8 @@
 #include "store_int.h"
 #include "vmdedup/container.h"
 
-#define VMD_CTRW_PIECE    (512u << 10) /* bytes staged before a write is sent */
-#define VMD_CTRW_INFLIGHT 3            /* writes in flight (pieces and seals) */
+#define VMD_CTRW_PIECE    (256u << 10) /* bytes staged before a write is sent */
+#define VMD_CTRW_INFLIGHT 4            /* writes in flight (pieces and seals) */
 
 typedef struct vmd_ctr_writer vmd_ctr_writer;
 

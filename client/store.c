@@ -15,7 +15,7 @@
  *     chunk_avg       "4096"
  *     chunk_max       "16384"
  *     container_size  "4194304"           target size of a VM container object
- *     zstd_level      "3"                 per-chunk compression (docs/decisions.md)
+ *     zstd_level      "1"                 per-chunk compression (docs/decisions.md)
  *
  * The chunking settings decide every fingerprint, so they are fixed for the
  * life of the store. A store written before they existed reads the defaults.

@@ -42,7 +42,7 @@ struct vmd_store {
 
 /* Defaults of the data path settings that vmd_store_init() writes. */
 #define VMD_DEFAULT_CONTAINER_SIZE (4u << 20)
-#define VMD_DEFAULT_ZSTD_LEVEL     3
+#define VMD_DEFAULT_ZSTD_LEVEL     1
 
 /*
  * Reports a failure: formats the message, appends ": <strerror(-err)>",

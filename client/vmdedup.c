@@ -60,10 +60,14 @@ int main(int argc, char **argv)
 
     memset(&cli, 0, sizeof(cli));
     cli.prog = "vmdedup";
-    /* Two malloc arenas instead of one per thread: a 1 GiB full backup peaks at
-       55 MB instead of 68 MB, at the same speed (docs/benchmarks.md). Set here,
-       not in the library: a toolstack's malloc is its own business. */
+    /* Two malloc arenas instead of one per thread: a 1 GiB full backup peaked at
+       55 MB instead of 68 MB, at the same speed. A fixed mmap threshold keeps
+       every buffer of 256 KiB or more (segments, librados' copies of container
+       pieces) out of the heaps, so freeing one returns it at once instead of
+       leaving a hole (about 1 MB less at peak). Set here, not in the library:
+       a toolstack's malloc is its own business (docs/benchmarks.md). */
     mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 256 << 10);
     for (i = 1; i < (size_t)argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
             strcmp(argv[i], "help") == 0) {

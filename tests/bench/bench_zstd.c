@@ -5,6 +5,8 @@
  *
  *     bench_zstd [-l 1,3,...] [-S seconds] IMAGE...
  *
+ * Levels -7..-1 are zstd's fast levels (`zstd --fast=N`), 1..19 the usual ones.
+ *
  * Every image is read segment by segment (2 MiB) and chunked with the
  * store defaults (FastCDC 2/4/16 KiB) and SHA-256, as a backup does; all-zero
  * chunks are holes and skipped. A chunk whose fingerprint was seen before
@@ -134,7 +136,7 @@ static int parse_levels(const char *s, level_stat *out, int *n)
     *n = 0;
     while (*s) {
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 19 || *n == MAX_LEVELS)
+        if (end == s || v < -7 || v > 19 || v == 0 || *n == MAX_LEVELS)
             return -EINVAL;
         out[(*n)++].level = (int)v;
         s = *end == ',' ? end + 1 : end;

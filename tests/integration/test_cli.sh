@@ -41,6 +41,16 @@ check "init" 0 "store initialised with 4096 index partitions" "" -- --namespace 
 check "init refuses a partition count not a power of two" 1 "" "power of two" -- \
     --namespace "$ns-bad" init --partitions 1000
 check "init twice refuses" 1 "" "already initialised" -- --namespace "$ns" init
+check "init --zstd-level 0 is a usage error" 2 "" "zstd-level wants 1 to 19 or 'none'" -- \
+    --namespace "$ns-z" init --zstd-level 0
+check "init --chunk-avg 3000 is a usage error" 2 "" "chunk-avg wants a power of two" -- \
+    --namespace "$ns-z" init --chunk-avg 3000
+check "init --zstd-level none --chunk-avg 8192" 0 "" "" -- \
+    --namespace "$ns-z" init --zstd-level none --chunk-avg 8192
+check "the settings are stored" 0 "zstd_level.*0" "" -- --namespace "$ns-z" inspect vmd.store
+check "chunk sizes follow --chunk-avg" 0 "chunk_max.*32768" "" -- \
+    --namespace "$ns-z" inspect vmd.store
+check "the default level is 1" 0 "zstd_level.*1" "" -- --namespace "$ns" inspect vmd.store
 check "version, plain" 0 "class +vmdedup 0\.1\.0.*compatible" "" -- --namespace "$ns" version
 check "version, json" 0 '^\{"client":"0\.1\.0","class":\{"name":"vmdedup".*"compatible":true\}\}$' "" -- \
     --namespace "$ns" version --format json
