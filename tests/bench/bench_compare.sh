@@ -17,7 +17,9 @@
 # (timed) and compared with their images with cmp (untimed):
 #   vmdedup  a throwaway cluster (ceph-conf/vmd-cluster, memstore OSDs, in WORK/cluster),
 #            `vmdedup init`, then `vmdedup backup VM IMG [--dirty-map MAP]`, store
-#            defaults; `vmdedup restore VM SNAP OUT`
+#            defaults (VMD_BENCH_CDS_AFTER=K: `vmdedup cds update --min-vms 2` after the
+#            K-th backup, timed with the first snapshots, so later VMs use level 3);
+#            `vmdedup restore VM SNAP OUT`
 #   restic   `restic init --repository-version 2` (compression auto = zstd), repository
 #            on local disk, `restic backup` of the image (hard-linked to a fixed path
 #            per VM, so restic finds the parent snapshot), `restic restore`
@@ -299,6 +301,12 @@ run_vmdedup() {
         if [ "${L_snap[i]}" = 1 ]; then acc vmdedup first; else acc vmdedup incr; fi
         stored=$((stored + $(grep -o '"stored_bytes":[0-9]*' "$js" | head -n1 | cut -d: -f2)))
         echo "   vmdedup backup ${L_vm[i]} ${L_snap[i]}: ${T_wall}s, $((T_rss / 1024)) MiB" >&2
+        if [ "${VMD_BENCH_CDS_AFTER:-0}" = $((i + 1)) ]; then
+            timed "$work/cds.json" "$work/vmdedup.err" "$vmdedup" --namespace "$ns" \
+                --format json -q cds update --min-vms 2
+            acc vmdedup first
+            echo "   vmdedup cds update --min-vms 2: ${T_wall}s (counted with the first backups)" >&2
+        fi
     done
     c1=$(daemon_cpu)
     EXTRA[vmdedup.daemon_cpu]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')
