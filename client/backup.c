@@ -18,7 +18,7 @@
  * At most N results exist at once (the ordered queue's window), each
  * one segment buffer that the worker reads into and then packs the new
  * chunks' stored bytes into (add_new); the writer streams containers out in
- * 512 KiB pieces (ctr_writer.c): memory does not depend on the disk, and
+ * 256 KiB pieces (ctr_writer.c): memory does not depend on the disk, and
  * is about 2 MiB x N + 3 MiB beside librados (docs/benchmarks.md).
  *
  * Commit order: every container written (all aio complete) -> index

@@ -23,7 +23,7 @@
  * Memory: one piece buffer, the slot table of the open container, and at
  * most VMD_CTRW_INFLIGHT writes in flight, each a copy librados owns until
  * it completes (the C API copies the caller's buffer before returning).
- * That is about 4 MiB with the defaults, against 12 MiB for whole
+ * That is 1.25 MiB with the defaults, against 12 MiB for whole
  * containers with two in flight.
  */
 #include <errno.h>
