@@ -125,23 +125,6 @@ static double since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    size_t n = *cap ? *cap : 256;
-    void *q;
-
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    q = realloc(*p, n * size);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* ---- the lock and the counters of vmd.cds ---- */
 
 static int lock_take(updater *u)
@@ -298,7 +281,7 @@ static int prev_add(void *arg, const vmd_cds_entry *e)
 {
     updater *u = arg;
 
-    if (grow((void **)&u->prev, &u->prev_cap, u->nprev + 1, sizeof(*u->prev)))
+    if (vmd_grow((void **)&u->prev, &u->prev_cap, u->nprev + 1, 256, sizeof(*u->prev)))
         return -ENOMEM;
     u->prev[u->nprev++] = *e;
     return 0;
@@ -436,7 +419,7 @@ static int take(updater *u, const vmd_sel_item *it)
             u->r->skipped++;
             return 0;
         }
-        if (grow((void **)&u->keep, &u->keep_cap, u->nkeep + 1, sizeof(*u->keep)))
+        if (vmd_grow((void **)&u->keep, &u->keep_cap, u->nkeep + 1, 256, sizeof(*u->keep)))
             return -ENOMEM;
         e = &u->keep[u->nkeep++];
         memcpy(e->fp, it->fp.b, 32);
@@ -461,7 +444,7 @@ static int take(updater *u, const vmd_sel_item *it)
             u->r->skipped++;
             return 0;
         }
-        if (grow((void **)&u->fresh, &u->fresh_cap, u->nfresh + 1, sizeof(*u->fresh)))
+        if (vmd_grow((void **)&u->fresh, &u->fresh_cap, u->nfresh + 1, 256, sizeof(*u->fresh)))
             return -ENOMEM;
         f = &u->fresh[u->nfresh++];
         memset(f, 0, sizeof(*f));

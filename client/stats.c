@@ -112,23 +112,6 @@ static int vm_usage(vmd_store *s, vmd_vm_stats *v)
 
 /* ---- the objects a snapshot references ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    size_t n = *cap ? *cap : 64;
-    void *q;
-
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    q = realloc(*p, n * size);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int read_exact(vmd_store *s, const char *oid, uint8_t *buf, size_t len, uint64_t off)
 {
     int got = rados_read(s->meta, oid, (char *)buf, len, off);
@@ -170,8 +153,8 @@ static int record_refs(reader *r, uint64_t seg, const vmd_rcp_entry *e, snap_ref
     uint32_t i;
     int err;
 
-    if (grow((void **)&r->rec, &r->rec_cap, len, 1) ||
-        grow((void **)&r->refs, &r->refs_cap, e->nchunks, sizeof(*r->refs)))
+    if (vmd_grow((void **)&r->rec, &r->rec_cap, len, 64, 1) ||
+        vmd_grow((void **)&r->refs, &r->refs_cap, e->nchunks, 64, sizeof(*r->refs)))
         return vmd_fail(r->s, -ENOMEM, "reading a record of %u chunks", e->nchunks);
     vmd_rcp_oid(oid, r->vm, e->holder);
     err = read_exact(r->s, oid, r->rec, len, e->offset);
@@ -238,7 +221,7 @@ static int acc_add(set_acc *a, const vmd_osdset *set, uint64_t pg)
 
     if (fresh <= 0)
         return fresh;
-    if (grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
+    if (vmd_grow((void **)&a->v, &a->cap, a->n + 1, 64, sizeof(*a->v)))
         return -ENOMEM;
     a->v[a->n++] = *set;
     return 0;
