@@ -1,6 +1,6 @@
 /*
  * bench_cds_lookup.c - what a level-3 lookup costs: vmd_cds_find() on the host's
- * CDS table (client/cds_table.c, the liburcu lock-free hash table a backup's
+ * CDS table (client/cds/cds_table.c, the liburcu lock-free hash table a backup's
  * workers share) at the table sizes of a CDS sweep (tests/bench/bench_cds.sh).
  *
  *     bench_cds_lookup [-n N1,N2,...] [-t T1,T2,...] [-q lookups] [-r repeats] [-s seed]
@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cds.h"
+#include "cds/cds.h"
 
 #define QUERIES    (1u << 18) /* fingerprints per query array */
 #define MAX_SIZES  32

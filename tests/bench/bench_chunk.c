@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chunker.h"
-#include "fingerprint.h"
+#include "chunk/chunker.h"
+#include "chunk/fingerprint.h"
 
 #define MB 1e6
 

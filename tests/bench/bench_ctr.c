@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctr_client.h"
-#include "vmdedup/container.h"
+#include "rados/ctr_client.h"
+#include "format/container.h"
 #include "vmdedup/vmdedup.h"
 
 #define CTR_TARGET (4u << 20)

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "idx_client.h"
+#include "rados/idx_client.h"
 
 #define MAX_LIST 16
 #define MAX_REPS 31

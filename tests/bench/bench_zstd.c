@@ -37,9 +37,9 @@
 
 #include <zstd.h>
 
-#include "chunker.h"
-#include "fingerprint.h"
-#include "segment.h"
+#include "chunk/chunker.h"
+#include "chunk/fingerprint.h"
+#include "read/segment.h"
 
 #define MAX_LEVELS 16
 #define MB         1e6

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunker.h"
+#include "chunk/chunker.h"
 
 static void check(int cond)
 {

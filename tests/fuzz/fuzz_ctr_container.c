@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "fuzz_ctr_input.h"
-#include "vmdedup/container.h"
+#include "format/container.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmdedup/container.h"
+#include "format/container.h"
 
 static inline void fuzz_fill(uint8_t *p, size_t n, unsigned seed, int random)
 {

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "fuzz_ctr_input.h"
-#include "m_ctr.h"
+#include "methods/container_methods.h"
 #include "mem_obj.h"
-#include "vmdedup/ctr_ops.h"
+#include "format/container_msg.h"
 
 static void call(mem_obj *m, mem_method_fn fn, const uint8_t *req, size_t len)
 {

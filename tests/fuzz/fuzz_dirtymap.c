@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirtymap.h"
+#include "read/dirtymap.h"
 
 static void check(int cond)
 {

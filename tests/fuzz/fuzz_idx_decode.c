@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmdedup/idx_ops.h"
-#include "vmdedup/index.h"
+#include "format/index_msg.h"
+#include "format/index.h"
 
 /* Aborts unless encoding a and b gave the same bytes. */
 static void same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

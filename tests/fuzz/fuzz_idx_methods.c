@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "m_idx.h"
+#include "methods/index_methods.h"
 #include "mem_obj.h"
-#include "vmdedup/idx_ops.h"
-#include "vmdedup/index.h"
+#include "format/index_msg.h"
+#include "format/index.h"
 
 #define POOL 64
 

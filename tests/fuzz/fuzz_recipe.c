@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmdedup/recipe.h"
+#include "format/recipe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,9 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cls_methods.h"
+#include "methods/cls_methods.h"
 #include "mem_obj.h"
-#include "vmdedup/cls_ops.h"
+#include "format/class_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,7 +15,7 @@
 
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
-#include "vmdedup/cls_ops.h"
+#include "format/class_msg.h"
 #include "vmdedup/vmdedup.h"
 
 static rados_t cluster;

@@ -17,13 +17,13 @@
 
 #include <rados/librados.h>
 
-#include "cls_call.h"
-#include "ctr_client.h"
+#include "rados/cls_call.h"
+#include "rados/ctr_client.h"
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
-#include "vmdedup/cls_ops.h"
-#include "vmdedup/container.h"
-#include "vmdedup/ctr_ops.h"
+#include "format/class_msg.h"
+#include "format/container.h"
+#include "format/container_msg.h"
 #include "vmdedup/vmdedup.h"
 
 #define NCHUNKS 16

@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cls_call.h"
-#include "idx_client.h"
-#include "store_int.h"
+#include "rados/cls_call.h"
+#include "rados/idx_client.h"
+#include "rados/store_int.h"
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
-#include "vmdedup/cls_ops.h"
+#include "format/class_msg.h"
 
 #define NFP 300
 

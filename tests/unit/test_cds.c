@@ -18,13 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "avail.h"
-#include "cds.h"
-#include "cds_select.h"
-#include "placement.h"
-#include "u64set.h"
+#include "report/avail.h"
+#include "cds/cds.h"
+#include "cds/cds_select.h"
+#include "report/placement.h"
+#include "util/u64set.h"
 #include "vmd_test.h"
-#include "vmdedup/cds.h"
+#include "format/cds_manifest.h"
 
 static vmd_cds_header good_header(uint64_t count)
 {

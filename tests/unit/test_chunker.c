@@ -1,5 +1,5 @@
 /*
- * test_chunker.c - content-defined chunking (client/chunker.c).
+ * test_chunker.c - content-defined chunking (client/chunk/chunker.c).
  *
  * The chunker decides every chunk boundary a store ever holds, so these
  * tests pin its output (the gear table and the boundaries of a fixed
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunker.h"
+#include "chunk/chunker.h"
 #include "vmd_test.h"
 
 static uint64_t splitmix64(uint64_t *s)

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cls_methods.h"
-#include "m_ctr.h"
+#include "methods/cls_methods.h"
+#include "methods/container_methods.h"
 #include "mem_obj.h"
 #include "vmd_test.h"
-#include "vmdedup/container.h"
-#include "vmdedup/ctr_ops.h"
-#include "vmdedup/wire.h"
+#include "format/container.h"
+#include "format/container_msg.h"
+#include "format/wire.h"
 
 /* ---- data ---- */
 

@@ -1,5 +1,5 @@
 /*
- * test_dirtymap.c - dirty maps: text lists and CBT bitmaps (client/dirtymap.c).
+ * test_dirtymap.c - dirty maps: text lists and CBT bitmaps (client/read/dirtymap.c).
  *
  * Every format feature, the detection rule between the two formats, and
  * every error with its exact errno and message (line numbers for lists), on
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirtymap.h"
+#include "read/dirtymap.h"
 #include "vmd_test.h"
 
 #define MiB (1ull << 20)

@@ -1,5 +1,5 @@
 /*
- * test_fingerprint.c - SHA-256 fingerprints and zero detection (client/fingerprint.c).
+ * test_fingerprint.c - SHA-256 fingerprints and zero detection (client/chunk/fingerprint.c).
  *
  * Known answers from FIPS 180-4's examples, the fingerprints of a chunked
  * segment against one-shot digests, and zero detection at every length,
@@ -11,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "fingerprint.h"
+#include "chunk/fingerprint.h"
 #include "vmd_test.h"
 
 static uint64_t splitmix64(uint64_t *s)

@@ -1,6 +1,6 @@
 /*
  * test_idx.c - index partitions: formats, message codecs and every method,
- * on the in-memory object (tests/mem_obj.c) that mimics the OSD.
+ * on the in-memory object (tests/lib/mem_obj.c) that mimics the OSD.
  *
  * Layout of a test: a partition object `m` (bits BITS, partition PART), fps
  * made inside it by fp_make(), one helper per method that encodes a request,
@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "m_idx.h"
+#include "methods/index_methods.h"
 #include "mem_obj.h"
 #include "vmd_test.h"
-#include "vmdedup/idx_ops.h"
-#include "vmdedup/index.h"
-#include "vmdedup/wire.h"
+#include "format/index_msg.h"
+#include "format/index.h"
+#include "format/wire.h"
 
 #define BITS 4
 #define PART 5

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oqueue.h"
-#include "similar.h"
+#include "backup/oqueue.h"
+#include "dedup/similar.h"
 #include "vmd_test.h"
-#include "vmdedup/recipe.h"
+#include "format/recipe.h"
 
 #define MIB (1024u * 1024u)
 

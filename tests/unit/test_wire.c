@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "vmd_test.h"
-#include "vmdedup/cls_ops.h"
-#include "vmdedup/wire.h"
+#include "format/class_msg.h"
+#include "format/wire.h"
 
 static void test_integers_are_little_endian(void)
 {

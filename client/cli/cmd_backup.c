@@ -1,0 +1,98 @@
+/*
+ * cmd_backup.c - `vmdedup backup VM IMAGE`: one disk snapshot into the store.
+ *
+ *     vmdedup backup VM IMAGE [--dirty-map FILE] [--parent SNAP | --full] [--threads N]
+ *
+ * Prints the new snapshot and what each deduplication level saved; with
+ * --format json, one JSON object (keys as in vmd_snap_info). The snapshot
+ * exists only when this command succeeds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+enum { OPT_DIRTY = 300, OPT_PARENT, OPT_FULL, OPT_THREADS };
+
+static vmd_backup_opts bopts;
+
+static const struct option backup_options[] = {
+    {"dirty-map", required_argument, NULL, OPT_DIRTY},
+    {"parent", required_argument, NULL, OPT_PARENT},
+    {"full", no_argument, NULL, OPT_FULL},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {NULL, 0, NULL, 0},
+};
+
+uint32_t vmd_cli_parse_u32(const char *s)
+{
+    char *end;
+    unsigned long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return 0;
+    v = strtoul(s, &end, 10);
+    if (*end || v == 0 || v > UINT32_MAX)
+        return 0;
+    return (uint32_t)v;
+}
+
+static int handle_backup_option(vmd_cli *cli, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_DIRTY:
+        bopts.dirty_map = arg;
+        return 0;
+    case OPT_FULL:
+        bopts.full = 1;
+        return 0;
+    case OPT_PARENT:
+        bopts.parent = vmd_cli_parse_u32(arg);
+        if (!bopts.parent) {
+            vmd_cli_error(cli, "--parent wants a snapshot number, not '%s'", arg);
+            return 2;
+        }
+        return 0;
+    case OPT_THREADS:
+        return vmd_cli_threads_arg(cli, arg, &bopts.threads);
+    }
+    return -1;
+}
+
+int vmd_cmd_backup(vmd_cli *cli, int argc, char **argv)
+{
+    vmd_store *store = NULL;
+    vmd_snap_info info;
+    int first, rc;
+
+    rc = vmd_cli_parse(cli, argc, argv, backup_options, "", handle_backup_option, 0, &first);
+    if (rc)
+        return rc;
+    if (first + 2 != argc) {
+        vmd_cli_error(cli, "usage: vmdedup backup VM IMAGE [--dirty-map FILE] "
+                           "[--parent SNAP | --full] [--threads N]");
+        return 2;
+    }
+    if (bopts.full && (bopts.parent || bopts.dirty_map)) {
+        vmd_cli_error(cli, "--full takes no parent and no dirty map");
+        return 2;
+    }
+    if (vmd_cli_open_store(cli, &store))
+        return 1;
+    bopts.progress = vmd_cli_progress(cli);
+    bopts.progress_arg = "backup ";
+    rc = vmd_backup(store, argv[first], argv[first + 1], &bopts, &info);
+    vmd_cli_progress_end();
+    vmd_store_close(store);
+    if (rc)
+        return 1;
+    if (cli->format == VMD_OUT_JSON) {
+        vmd_cli_snap_json(stdout, &info);
+        putchar('\n');
+    } else if (!cli->quiet) {
+        vmd_cli_snap_plain(stdout, &info);
+    } else {
+        printf("%u\n", info.snap);
+    }
+    return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * cmd_info.c - `vmdedup info VM SNAP`: one snapshot and its statistics.
+ */
+#include "cli/cli.h"
+
+int vmd_cmd_info(vmd_cli *cli, int argc, char **argv)
+{
+    vmd_store *store = NULL;
+    vmd_snap_info info;
+    uint32_t snap;
+    int first, rc;
+
+    rc = vmd_cli_parse(cli, argc, argv, NULL, NULL, NULL, 0, &first);
+    if (rc)
+        return rc;
+    if (first + 2 != argc) {
+        vmd_cli_error(cli, "usage: vmdedup info VM SNAP");
+        return 2;
+    }
+    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
+        return 2;
+    if (vmd_cli_open_store(cli, &store))
+        return 1;
+    rc = vmd_snap_get(store, argv[first], snap, &info);
+    vmd_store_close(store);
+    if (rc)
+        return 1;
+    if (cli->format == VMD_OUT_JSON) {
+        vmd_cli_snap_json(stdout, &info);
+        putchar('\n');
+    } else {
+        vmd_cli_snap_plain(stdout, &info);
+    }
+    return 0;
+}
