@@ -30,11 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 #define SEL_MIN_PAGE 4
 
 typedef struct vm_names {
     char (*names)[VMD_VM_ID_MAX + 1];
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     uint32_t *slots; /* name index + 1, 0 = empty; open addressing */
     uint32_t nslots;
 } vm_names;
@@ -91,14 +94,8 @@ static int names_intern(vm_names *v, const char *vm, uint32_t *out)
             *out = v->slots[j] - 1;
             return 0;
         }
-    if (v->n == v->cap) {
-        uint32_t cap = v->cap ? v->cap * 2 : 16;
-        void *p = realloc(v->names, cap * sizeof(*v->names));
-        if (!p)
-            return -ENOMEM;
-        v->names = p;
-        v->cap = cap;
-    }
+    if (vmd_grow((void **)&v->names, &v->cap, (size_t)v->n + 1, 16, sizeof(*v->names)))
+        return -ENOMEM;
     memcpy(v->names[v->n], vm, len + 1);
     v->slots[j] = v->n + 1;
     *out = v->n++;

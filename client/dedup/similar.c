@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "util/grow.h"
+
 void vmd_sim_init(vmd_sim_index *ix)
 {
     ix->pairs = NULL;
@@ -25,14 +27,8 @@ int vmd_sim_add(vmd_sim_index *ix, uint64_t seg, const uint64_t sig[VMD_RCP_SIG]
     for (i = 0; i < VMD_RCP_SIG; i++) {
         if (sig[i] == UINT64_MAX)
             continue;
-        if (ix->n == ix->cap) {
-            size_t cap = ix->cap ? ix->cap * 2 : 256;
-            vmd_sim_pair *p = realloc(ix->pairs, cap * sizeof(*p));
-            if (!p)
-                return -ENOMEM;
-            ix->pairs = p;
-            ix->cap = cap;
-        }
+        if (vmd_grow((void **)&ix->pairs, &ix->cap, ix->n + 1, 256, sizeof(*ix->pairs)))
+            return -ENOMEM;
         ix->pairs[ix->n].value = sig[i];
         ix->pairs[ix->n].seg = seg;
         ix->n++;

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "pack/ctr_writer.h"
+#include "util/grow.h"
 
 struct vmd_ctr_writer {
     vmd_store *s;
@@ -42,7 +43,8 @@ struct vmd_ctr_writer {
     int open;
     /* the open container */
     vmd_ctr_slot *slots;
-    uint32_t nslots, slots_cap;
+    uint32_t nslots;
+    size_t slots_cap;
     uint64_t data_len;  /* chunk bytes so far (object offset 128 + data_len is the end) */
     uint8_t *piece;     /* VMD_CTRW_PIECE bytes: object bytes [piece_off, piece_off + piece_len) */
     uint64_t piece_off; /* 0 for the first piece, which starts with the header's place */
@@ -182,22 +184,14 @@ uint32_t vmd_ctr_writer_nslots(const vmd_ctr_writer *w)
     return w->open ? w->nslots : 0;
 }
 
+_Static_assert(VMD_CTR_MAX_SLOTS >= 256 && (VMD_CTR_MAX_SLOTS & (VMD_CTR_MAX_SLOTS - 1)) == 0,
+               "doubling from 256 slots must stop exactly at VMD_CTR_MAX_SLOTS");
+
+/* Room for one more slot (nslots < VMD_CTR_MAX_SLOTS, a power of two: doubling stops there). */
 static int reserve_slot(vmd_ctr_writer *w)
 {
-    vmd_ctr_slot *n;
-    uint32_t cap;
-
-    if (w->nslots < w->slots_cap)
-        return 0;
-    cap = w->slots_cap ? 2 * w->slots_cap : 256;
-    if (cap > VMD_CTR_MAX_SLOTS)
-        cap = VMD_CTR_MAX_SLOTS;
-    n = realloc(w->slots, cap * sizeof(*n));
-    if (!n)
-        return -ENOMEM;
-    w->slots = n;
-    w->slots_cap = cap;
-    return 0;
+    return vmd_grow((void **)&w->slots, &w->slots_cap, (size_t)w->nslots + 1, 256,
+                    sizeof(*w->slots));
 }
 
 /* Copies len bytes into the piece buffer, sending it each time it fills. */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "rados/cls_call.h"
+#include "rados/read_exact.h"
 
 rados_ioctx_t vmd_ctr_pool(vmd_store *s, int popular)
 {
@@ -168,23 +169,6 @@ static int read_head(rados_ioctx_t io, const char *oid, uint64_t *size, uint8_t 
     return err < 0 ? err : 0;
 }
 
-/* Reads exactly len bytes at off; a short read is corruption (-EIO). */
-static int read_exact(rados_ioctx_t io, const char *oid, uint64_t off, uint8_t *buf, size_t len)
-{
-    size_t done = 0;
-
-    while (done < len) {
-        size_t n = len - done < (16u << 20) ? len - done : (16u << 20);
-        int rc = rados_read(io, oid, (char *)buf + done, n, off + done);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return -EIO;
-        done += (size_t)rc;
-    }
-    return 0;
-}
-
 int vmd_ctr_load(vmd_store *s, rados_ioctx_t io, const char *oid, vmd_ctr **out)
 {
     uint8_t hdr[VMD_CTR_HEADER_SIZE], *table = NULL;
@@ -209,7 +193,7 @@ int vmd_ctr_load(vmd_store *s, rados_ioctx_t io, const char *oid, vmd_ctr **out)
     table = malloc(h.table_len ? h.table_len : 1);
     if (!table)
         return vmd_fail(s, -ENOMEM, "reading the table of container %s", oid);
-    err = read_exact(io, oid, h.table_off, table, h.table_len);
+    err = vmd_rados_read_exact(io, oid, table, h.table_len, h.table_off);
     if (err) {
         err = vmd_fail(s, err, "reading the table of container %s", oid);
         goto out;
@@ -244,7 +228,7 @@ static int read_slot(vmd_store *s, int popular, const char *oid, const vmd_ctr *
         err = vmd_fail(s, -ENOMEM, "reading slot %u of container %s", slot, oid);
         goto out;
     }
-    err = read_exact(vmd_ctr_pool(s, popular), oid, sl->offset, stored, sl->stored_len);
+    err = vmd_rados_read_exact(vmd_ctr_pool(s, popular), oid, stored, sl->stored_len, sl->offset);
     if (err) {
         err = vmd_fail(s, err, "reading slot %u of container %s", slot, oid);
         goto out;

@@ -27,6 +27,7 @@
 
 #include "rados/cls_call.h"
 #include "rados/store_int.h"
+#include "util/grow.h"
 
 /* One method as the batch machinery sees it. */
 typedef struct idx_kind {
@@ -247,15 +248,9 @@ static int split_parts(vmd_store *s, const idx_kind *k, const void *items, const
             p[np - 1].count++;
             continue;
         }
-        if (np == cap) {
-            idx_part *grown;
-            cap = cap ? cap * 2 : 16;
-            grown = realloc(p, cap * sizeof(*p));
-            if (!grown) {
-                free(p);
-                return vmd_fail(s, -ENOMEM, "%s: splitting %zu fingerprints", k->method, n);
-            }
-            p = grown;
+        if (vmd_grow((void **)&p, &cap, np + 1, 16, sizeof(*p))) {
+            free(p);
+            return vmd_fail(s, -ENOMEM, "%s: splitting %zu fingerprints", k->method, n);
         }
         memset(&p[np], 0, sizeof(p[np]));
         p[np].partition = part;

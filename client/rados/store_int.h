@@ -57,26 +57,4 @@ int vmd_fail_cb(vmd_error_fn fn, void *arg, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define vmd_fail(s, err, ...) vmd_fail_cb((s)->on_error, (s)->error_arg, (err), __VA_ARGS__)
 
-/*
- * Makes the array *p of *cap elements of `size` bytes hold at least need:
- * capacity `first` at the start, doubled until it suffices. 0 or -ENOMEM
- * (then *p and *cap are unchanged).
- */
-static inline int vmd_grow(void **p, size_t *cap, size_t need, size_t first, size_t size)
-{
-    size_t n = *cap ? *cap : first;
-    void *q;
-
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    q = realloc(*p, n * size);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 #endif /* VMD_STORE_INT_H */

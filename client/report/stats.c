@@ -36,6 +36,8 @@
 #include "cds/cds.h"
 #include "rados/idx_client.h"
 #include "report/placement.h"
+#include "snapshot/recipe_reader.h"
+#include "util/grow.h"
 #include "util/u64set.h"
 #include "format/container.h"
 #include "format/recipe.h"
@@ -58,16 +60,6 @@ typedef struct set_acc {
     size_t n, cap;
     vmd_u64set pgs;
 } set_acc;
-
-typedef struct reader {
-    vmd_store *s;
-    const char *vm;
-    vmd_rcp_header h;
-    uint8_t *page, *rec;
-    size_t rec_cap;
-    vmd_rcp_ref *refs;
-    size_t refs_cap;
-} reader;
 
 /* ---- bytes from the catalogs ---- */
 
@@ -112,63 +104,21 @@ static int vm_usage(vmd_store *s, vmd_vm_stats *v)
 
 /* ---- the objects a snapshot references ---- */
 
-static int read_exact(vmd_store *s, const char *oid, uint8_t *buf, size_t len, uint64_t off)
+/* Adds the recipe and containers the record of segment seg (entry e) names. */
+static int record_refs(vmd_rcp_records *rs, const vmd_rcp_reader *r, uint64_t seg,
+                       const vmd_rcp_entry *e, snap_refs *out)
 {
-    int got = rados_read(s->meta, oid, (char *)buf, len, off);
-
-    if (got < 0)
-        return vmd_fail(s, got, "reading recipe %s in pool %s", oid, s->meta_pool);
-    if ((size_t)got != len)
-        return vmd_fail(s, -EIO, "recipe %s in pool %s is truncated", oid, s->meta_pool);
-    return 0;
-}
-
-static int open_recipe(reader *r, uint32_t snap)
-{
-    char oid[VMD_RCP_OID_MAX];
-    uint8_t hdr[VMD_RCP_HEADER_SIZE];
-    uint64_t size;
-    time_t mtime;
+    char msg[VMD_RCP_MSG_MAX];
+    size_t i;
     int err;
 
-    vmd_rcp_oid(oid, r->vm, snap);
-    err = rados_stat(r->s->meta, oid, &size, &mtime);
-    if (err < 0)
-        return vmd_fail(r->s, err, "stat of recipe %s in pool %s", oid, r->s->meta_pool);
-    err = read_exact(r->s, oid, hdr, sizeof(hdr), 0);
-    if (err)
-        return err;
-    if (vmd_rcp_header_decode(&r->h, hdr, size) || !(r->h.flags & VMD_RCP_F_COMPLETE) ||
-        r->h.snap != snap || strcmp(r->h.vm, r->vm) != 0)
-        return vmd_fail(r->s, -EIO, "recipe %s in pool %s is corrupt or incomplete", oid,
-                        r->s->meta_pool);
-    return 0;
-}
-
-/* Adds the containers named by the record of segment seg (entry e). */
-static int record_refs(reader *r, uint64_t seg, const vmd_rcp_entry *e, snap_refs *out)
-{
-    char oid[VMD_RCP_OID_MAX];
-    size_t len = vmd_rcp_record_size(e->nchunks);
-    uint32_t i;
-    int err;
-
-    if (vmd_grow((void **)&r->rec, &r->rec_cap, len, 64, 1) ||
-        vmd_grow((void **)&r->refs, &r->refs_cap, e->nchunks, 64, sizeof(*r->refs)))
-        return vmd_fail(r->s, -ENOMEM, "reading a record of %u chunks", e->nchunks);
-    vmd_rcp_oid(oid, r->vm, e->holder);
-    err = read_exact(r->s, oid, r->rec, len, e->offset);
-    if (err)
-        return err;
-    if (vmd_rcp_record_decode(r->refs, r->rec, len, seg, e->nchunks, e->holder,
-                              vmd_rcp_seg_len(r->h.disk_size, seg)))
-        return vmd_fail(r->s, -EIO,
-                        "recipe %s in pool %s: record of segment %" PRIu64 " is corrupt", oid,
-                        r->s->meta_pool, seg);
+    rs->n = 0;
+    if ((err = vmd_rcp_reader_record(rs, msg, r, seg, e)))
+        return vmd_fail(r->s, err, "%s", msg);
     if (vmd_u64set_add(&out->recipes, e->holder) < 0)
         return vmd_fail(r->s, -ENOMEM, "listing recipes");
-    for (i = 0; i < e->nchunks; i++) {
-        const vmd_rcp_ref *f = &r->refs[i];
+    for (i = 0; i < rs->n; i++) {
+        const vmd_rcp_ref *f = &rs->refs[i];
         vmd_u64set *set = (f->flags & VMD_RCP_REF_POPULAR) ? &out->popular : &out->data;
         if (f->flags & VMD_RCP_REF_ZERO)
             continue;
@@ -180,36 +130,25 @@ static int record_refs(reader *r, uint64_t seg, const vmd_rcp_entry *e, snap_ref
 
 static int snapshot_refs(vmd_store *s, const char *vm, uint32_t snap, snap_refs *out)
 {
-    char oid[VMD_RCP_OID_MAX];
-    reader r;
+    char msg[VMD_RCP_MSG_MAX];
+    vmd_rcp_reader r;
+    vmd_rcp_records rs;
     vmd_rcp_entry e;
-    uint64_t seg, k, n;
+    uint64_t seg;
     int err;
 
-    memset(&r, 0, sizeof(r));
-    r.s = s;
-    r.vm = vm;
-    err = open_recipe(&r, snap);
+    memset(&rs, 0, sizeof(rs));
+    err = vmd_rcp_reader_open(&r, s, vm, snap, ST_PAGE);
     if (!err && vmd_u64set_add(&out->recipes, snap) < 0)
         err = vmd_fail(s, -ENOMEM, "listing recipes");
-    r.page = malloc((size_t)ST_PAGE * VMD_RCP_ENTRY_SIZE);
-    if (!err && !r.page)
-        err = vmd_fail(s, -ENOMEM, "reading recipe of %s", vm);
-    vmd_rcp_oid(oid, vm, snap);
-    for (seg = 0; !err && seg < r.h.nsegs; seg += n) {
-        n = r.h.nsegs - seg < ST_PAGE ? r.h.nsegs - seg : ST_PAGE;
-        err = read_exact(s, oid, r.page, n * VMD_RCP_ENTRY_SIZE,
-                         VMD_RCP_HEADER_SIZE + seg * VMD_RCP_ENTRY_SIZE);
-        for (k = 0; !err && k < n; k++) {
-            if (vmd_rcp_entry_decode(&e, &r.h, r.page + k * VMD_RCP_ENTRY_SIZE))
-                err = vmd_fail(s, -EIO, "recipe %s: entry %" PRIu64 " is corrupt", oid, seg + k);
-            else if (e.kind != VMD_RCP_ZERO)
-                err = record_refs(&r, seg + k, &e, out);
-        }
+    for (seg = 0; !err && seg < r.hdr.nsegs; seg++) {
+        if ((err = vmd_rcp_reader_entry(&e, msg, &r, seg)))
+            err = vmd_fail(s, err, "%s", msg);
+        else if (e.kind != VMD_RCP_ZERO)
+            err = record_refs(&rs, &r, seg, &e, out);
     }
-    free(r.page);
-    free(r.rec);
-    free(r.refs);
+    vmd_rcp_reader_close(&r);
+    vmd_rcp_records_free(&rs);
     return err;
 }
 

@@ -38,17 +38,17 @@
 #include <zstd.h>
 
 #include "snapshot/catalog.h"
+#include "snapshot/recipe_reader.h"
 #include "rados/ctr_client.h"
+#include "rados/slot_reader.h"
 #include "read/segment.h"
+#include "util/grow.h"
 #include "format/container.h"
 #include "format/recipe.h"
 
-#define RS_THREADS  4
-#define RS_CACHE    8           /* container tables per thread */
-#define RS_GAP      (64u << 10) /* slots closer than this are read together */
-#define RS_SPAN_MAX (4u << 20)  /* one read covers at most this */
-#define RS_AIO      32          /* reads in flight per thread */
-#define RS_PAGE     1024        /* table entries read at once */
+#define RS_THREADS 4
+#define RS_CACHE   8    /* container tables per thread */
+#define RS_PAGE    1024 /* table entries read at once */
 
 typedef struct restore restore;
 
@@ -59,28 +59,14 @@ typedef struct cache_ent {
     uint64_t used;
 } cache_ent;
 
-/* One coalesced read: slots [first, last] of refs sorted by (container, offset). */
-typedef struct span {
-    uint64_t ctr;
-    int popular;
-    uint64_t off;
-    size_t len;
-    uint8_t *buf;
-    rados_completion_t c;
-    char oid[VMD_CTR_OID_MAX];
-} span;
-
 typedef struct rworker {
     restore *r;
     pthread_t tid;
     uint8_t *seg;
-    uint8_t *rec;
-    size_t rec_cap;
-    vmd_rcp_ref *refs;
-    uint32_t *order;
-    size_t refs_cap;
-    span *spans;
-    size_t spans_cap;
+    vmd_rcp_records recs; /* the segment's refs */
+    uint32_t *order;      /* non-zero refs by (pool, container, slot) */
+    size_t order_cap;
+    vmd_slot_reader reads; /* the segment's chunks, merged into spans */
     cache_ent cache[RS_CACHE];
     uint64_t tick;
     ZSTD_DCtx *dctx;
@@ -90,16 +76,13 @@ struct restore {
     vmd_store *s;
     const char *vm;
     uint32_t snap;
-    vmd_rcp_header hdr;
-    char oid[VMD_RCP_OID_MAX];
+    vmd_rcp_reader rcp; /* its table is read under mu */
     int fd, blockdev;
     uint64_t off, len; /* the range */
     uint64_t first, last;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t next;       /* next segment to hand out */
-    uint8_t *page;       /* RS_PAGE entries starting at page_first */
-    uint64_t page_first; /* UINT64_MAX: none loaded */
+    uint64_t next; /* next segment to hand out */
     uint64_t done_bytes;
     unsigned running;
     int err;
@@ -125,7 +108,8 @@ __attribute__((format(printf, 3, 4))) static int rs_fail(restore *r, int err, co
 /* Takes the next segment and its table entry. 1: got one; 0: none left or stopped; < 0 error. */
 static int next_segment(restore *r, uint64_t *seg, vmd_rcp_entry *e)
 {
-    int rc = 1;
+    char msg[VMD_RCP_MSG_MAX];
+    int rc;
 
     pthread_mutex_lock(&r->mu);
     if (r->err || r->next > r->last) {
@@ -133,63 +117,27 @@ static int next_segment(restore *r, uint64_t *seg, vmd_rcp_entry *e)
         return 0;
     }
     *seg = r->next++;
-    if (r->page_first == UINT64_MAX || *seg < r->page_first || *seg >= r->page_first + RS_PAGE) {
-        uint64_t n = r->hdr.nsegs - *seg < RS_PAGE ? r->hdr.nsegs - *seg : RS_PAGE;
-        int got = rados_read(r->s->meta, r->oid, (char *)r->page, n * VMD_RCP_ENTRY_SIZE,
-                             vmd_rcp_records_off(*seg));
-        r->page_first = *seg;
-        if (got < 0 || (uint64_t)got != n * VMD_RCP_ENTRY_SIZE) {
-            r->page_first = UINT64_MAX;
-            rc = got < 0 ? got : -EIO;
-        }
-    }
-    if (rc == 1 &&
-        vmd_rcp_entry_decode(e, &r->hdr, r->page + (*seg - r->page_first) * VMD_RCP_ENTRY_SIZE))
-        rc = -EINVAL;
+    rc = vmd_rcp_reader_entry(e, msg, &r->rcp, *seg);
     pthread_mutex_unlock(&r->mu);
     if (rc < 0)
-        return rs_fail(r, -EIO, "recipe %s: %s of segment %llu", r->oid,
-                       rc == -EINVAL ? "corrupt table entry" : "cannot read the table entry",
-                       (unsigned long long)*seg);
-    return rc;
+        return rs_fail(r, rc, "%s", msg);
+    return 1;
 }
 
 /* ---- records and container tables ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+/* Loads the refs of segment seg (entry e) into w->recs, and room for their order. */
+static int load_record(rworker *w, uint64_t seg, const vmd_rcp_entry *e)
 {
-    void *np;
+    char msg[VMD_RCP_MSG_MAX];
+    int err;
 
-    if (need <= *cap)
-        return 0;
-    np = realloc(*p, need * size);
-    if (!np)
-        return -ENOMEM;
-    *p = np;
-    *cap = need;
-    return 0;
-}
-
-static int load_record(rworker *w, uint64_t seg, const vmd_rcp_entry *e, uint32_t seg_len)
-{
-    restore *r = w->r;
-    size_t len = vmd_rcp_record_size(e->nchunks), refs_cap = w->refs_cap;
-    char oid[VMD_RCP_OID_MAX];
-    int got;
-
-    if (grow((void **)&w->rec, &w->rec_cap, len, 1) ||
-        grow((void **)&w->refs, &refs_cap, e->nchunks, sizeof(*w->refs)) ||
-        grow((void **)&w->order, &w->refs_cap, e->nchunks, sizeof(*w->order)))
-        return rs_fail(r, -ENOMEM, "restoring segment %llu", (unsigned long long)seg);
-    vmd_rcp_oid(oid, r->vm, e->holder);
-    got = rados_read(r->s->meta, oid, (char *)w->rec, len, e->offset);
-    if (got < 0)
-        return rs_fail(r, got == -ENOENT ? -EIO : got, "reading the record of segment %llu from %s",
-                       (unsigned long long)seg, oid);
-    if ((size_t)got != len ||
-        vmd_rcp_record_decode(w->refs, w->rec, len, seg, e->nchunks, e->holder, seg_len))
-        return rs_fail(r, -EIO, "recipe %s is corrupt: bad record of segment %llu at offset %llu",
-                       oid, (unsigned long long)seg, (unsigned long long)e->offset);
+    w->recs.n = 0;
+    err = vmd_rcp_reader_record(&w->recs, msg, &w->r->rcp, seg, e);
+    if (err)
+        return rs_fail(w->r, err, "%s", msg);
+    if (vmd_grow((void **)&w->order, &w->order_cap, e->nchunks, 256, sizeof(*w->order)))
+        return rs_fail(w->r, -ENOMEM, "restoring segment %llu", (unsigned long long)seg);
     return 0;
 }
 
@@ -242,8 +190,8 @@ static int cached_ctr(rworker *w, const vmd_rcp_ref *f, const vmd_ctr **out)
 static int order_cmp(const void *a, const void *b, void *arg)
 {
     const rworker *w = arg;
-    const vmd_rcp_ref *x = &w->refs[*(const uint32_t *)a];
-    const vmd_rcp_ref *y = &w->refs[*(const uint32_t *)b];
+    const vmd_rcp_ref *x = &w->recs.refs[*(const uint32_t *)a];
+    const vmd_rcp_ref *y = &w->recs.refs[*(const uint32_t *)b];
 
     if (ref_popular(x) != ref_popular(y))
         return ref_popular(x) - ref_popular(y);
@@ -271,128 +219,57 @@ static int check_slot(rworker *w, const vmd_ctr *c, const vmd_rcp_ref *f, const 
     return 0;
 }
 
-/* Extends the last span with slot sl of container ctr, or starts a new one. */
-static int add_span(rworker *w, size_t *ns, const vmd_rcp_ref *f, const vmd_ctr_slot *sl,
-                    const char *oid)
-{
-    span *sp = *ns ? &w->spans[*ns - 1] : NULL;
-    size_t cap = w->spans_cap;
-
-    if (sp && sp->ctr == f->ctr && sp->popular == ref_popular(f) && sl->offset >= sp->off &&
-        sl->offset <= sp->off + sp->len + RS_GAP &&
-        sl->offset + sl->stored_len - sp->off <= RS_SPAN_MAX) {
-        uint64_t end = sl->offset + sl->stored_len;
-        if (end > sp->off + sp->len)
-            sp->len = (size_t)(end - sp->off);
-        return 0;
-    }
-    if (grow((void **)&w->spans, &cap, *ns + 1, sizeof(*w->spans)))
-        return rs_fail(w->r, -ENOMEM, "planning reads of container %s", oid);
-    w->spans_cap = cap;
-    sp = &w->spans[(*ns)++];
-    memset(sp, 0, sizeof(*sp));
-    sp->ctr = f->ctr;
-    sp->popular = ref_popular(f);
-    sp->off = sl->offset;
-    sp->len = sl->stored_len;
-    snprintf(sp->oid, sizeof(sp->oid), "%s", oid);
-    return 0;
-}
-
-/* Builds the reads of the sorted non-zero refs, checking each against its slot. */
-static int plan_spans(rworker *w, uint32_t nref, size_t *nspans)
+/* Plans the reads of the sorted non-zero refs, checking each against its slot. */
+static int plan_reads(rworker *w, uint32_t nref)
 {
     char oid[VMD_CTR_OID_MAX];
     uint32_t k;
     int err;
 
-    *nspans = 0;
     for (k = 0; k < nref; k++) {
-        const vmd_rcp_ref *f = &w->refs[w->order[k]];
+        const vmd_rcp_ref *f = &w->recs.refs[w->order[k]];
         const vmd_ctr *c;
         if ((err = cached_ctr(w, f, &c)))
             return err;
         ref_oid(w, f, oid);
-        if ((err = check_slot(w, c, f, oid)) ||
-            (err = add_span(w, nspans, f, &c->slots[f->slot], oid)))
+        if ((err = check_slot(w, c, f, oid)))
             return err;
+        if (vmd_slot_reader_add(&w->reads, ref_popular(f), f->ctr, oid, &c->slots[f->slot]))
+            return rs_fail(w->r, -ENOMEM, "planning reads of container %s", oid);
     }
     return 0;
 }
 
-/* Reads spans with at most RS_AIO in flight. */
-static int read_spans(rworker *w, size_t ns)
+/* Reads the planned spans. */
+static int read_spans(rworker *w)
 {
-    size_t i, first = 0;
-    int err = 0;
+    size_t bad;
+    int err = vmd_slot_reader_read(&bad, &w->reads, w->r->s, 0, w->reads.n);
 
-    for (i = 0; i < ns; i++)
-        w->spans[i].buf = NULL;
-    while (first < ns && !err) {
-        size_t end = first + RS_AIO < ns ? first + RS_AIO : ns, started = first;
-        for (i = first; i < end; i++, started++) {
-            span *sp = &w->spans[i];
-            if (!(sp->buf = malloc(sp->len)) || rados_aio_create_completion2(NULL, NULL, &sp->c)) {
-                err = rs_fail(w->r, -ENOMEM, "reading container %s", sp->oid);
-                break;
-            }
-            err = rados_aio_read(vmd_ctr_pool(w->r->s, sp->popular), sp->oid, sp->c,
-                                 (char *)sp->buf, sp->len, sp->off);
-            if (err) {
-                rados_aio_release(sp->c);
-                err = rs_fail(w->r, err, "reading container %s", sp->oid);
-                break;
-            }
-        }
-        for (i = first; i < started; i++) {
-            span *sp = &w->spans[i];
-            int rc;
-            rados_aio_wait_for_complete(sp->c);
-            rc = rados_aio_get_return_value(sp->c);
-            rados_aio_release(sp->c);
-            if (!err && (rc < 0 || (size_t)rc != sp->len))
-                err = rs_fail(w->r, rc < 0 ? rc : -EIO, "reading %zu bytes at %llu of container %s",
-                              sp->len, (unsigned long long)sp->off, sp->oid);
-        }
-        first = end;
+    if (err) {
+        const vmd_span *sp = &w->reads.spans[bad];
+        return rs_fail(w->r, err, "reading %zu bytes at %llu of container %s", sp->len,
+                       (unsigned long long)sp->off, sp->oid);
     }
-    return err;
-}
-
-/* The span holding slot sl of container ctr, searching from group (the container's first). */
-static span *find_span(rworker *w, size_t ns, size_t *group, const vmd_rcp_ref *f,
-                       const vmd_ctr_slot *sl)
-{
-    size_t i;
-
-#define SPAN_OF_F(sp) ((sp)->ctr == f->ctr && (sp)->popular == ref_popular(f))
-    while (*group < ns && !SPAN_OF_F(&w->spans[*group]))
-        (*group)++;
-    for (i = *group; i < ns && SPAN_OF_F(&w->spans[i]); i++)
-        if (sl->offset >= w->spans[i].off &&
-            sl->offset + sl->stored_len <= w->spans[i].off + w->spans[i].len)
-            return &w->spans[i];
-#undef SPAN_OF_F
-    return NULL;
+    return 0;
 }
 
 /* Decodes and verifies every non-zero ref into the segment buffer. */
-static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos, size_t ns)
+static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos)
 {
-    size_t group = 0;
     uint32_t k;
     int err;
 
     for (k = 0; k < nref; k++) {
-        const vmd_rcp_ref *f = &w->refs[w->order[k]];
+        const vmd_rcp_ref *f = &w->recs.refs[w->order[k]];
         const vmd_ctr *c;
         const vmd_ctr_slot *sl;
-        span *sp;
+        const vmd_span *sp;
         int reason = 0;
         if ((err = cached_ctr(w, f, &c)))
             return err;
         sl = &c->slots[f->slot];
-        if (!(sp = find_span(w, ns, &group, f, sl)))
+        if (!(sp = vmd_slot_reader_find(&w->reads, ref_popular(f), f->ctr, sl)))
             return rs_fail(w->r, -EIO, "internal: no read covers slot %u", f->slot);
         err = vmd_ctr_chunk_decode(sl, sp->buf + (sl->offset - sp->off), w->seg + pos[w->order[k]],
                                    w->dctx, &reason);
@@ -405,43 +282,34 @@ static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos, size_t 
     return 0;
 }
 
-static void free_spans(rworker *w, size_t ns)
-{
-    size_t i;
-
-    for (i = 0; i < ns; i++) {
-        free(w->spans[i].buf);
-        w->spans[i].buf = NULL;
-    }
-}
-
 /* Fills w->seg with the segment described by e. */
-static int build_segment(rworker *w, uint64_t seg, const vmd_rcp_entry *e, uint32_t seg_len)
+static int build_segment(rworker *w, uint64_t seg, const vmd_rcp_entry *e)
 {
     uint32_t *pos, i, nref = 0, off = 0;
-    size_t ns = 0;
+    const vmd_rcp_ref *refs;
     int err;
 
-    if ((err = load_record(w, seg, e, seg_len)))
+    if ((err = load_record(w, seg, e)))
         return err;
+    refs = w->recs.refs;
     pos = malloc(e->nchunks * sizeof(*pos));
     if (!pos)
         return rs_fail(w->r, -ENOMEM, "restoring segment %llu", (unsigned long long)seg);
     for (i = 0; i < e->nchunks; i++) {
         pos[i] = off;
-        if (w->refs[i].flags & VMD_RCP_REF_ZERO)
-            memset(w->seg + off, 0, w->refs[i].raw_len);
+        if (refs[i].flags & VMD_RCP_REF_ZERO)
+            memset(w->seg + off, 0, refs[i].raw_len);
         else
             w->order[nref++] = i;
-        off += w->refs[i].raw_len;
+        off += refs[i].raw_len;
     }
     qsort_r(w->order, nref, sizeof(*w->order), order_cmp, w);
-    err = plan_spans(w, nref, &ns);
+    err = plan_reads(w, nref);
     if (!err)
-        err = read_spans(w, ns);
+        err = read_spans(w);
     if (!err)
-        err = decode_chunks(w, nref, pos, ns);
-    free_spans(w, ns);
+        err = decode_chunks(w, nref, pos);
+    vmd_slot_reader_clear(&w->reads);
     free(pos);
     return err;
 }
@@ -477,14 +345,14 @@ static void *rworker_main(void *arg)
     uint64_t seg;
 
     while (next_segment(r, &seg, &e) == 1) {
-        uint32_t seg_len = vmd_rcp_seg_len(r->hdr.disk_size, seg);
+        uint32_t seg_len = vmd_rcp_seg_len(r->rcp.hdr.disk_size, seg);
         int err = 0;
         if (e.kind == VMD_RCP_ZERO) {
             if (r->blockdev) {
                 memset(w->seg, 0, seg_len);
                 err = write_out(w, seg, w->seg, seg_len);
             }
-        } else if (!(err = build_segment(w, seg, &e, seg_len))) {
+        } else if (!(err = build_segment(w, seg, &e))) {
             err = write_out(w, seg, w->seg, seg_len);
         }
         if (err)
@@ -501,27 +369,6 @@ static void *rworker_main(void *arg)
 }
 
 /* ---- setup ---- */
-
-static int open_recipe(restore *r)
-{
-    uint8_t hdr[VMD_RCP_HEADER_SIZE];
-    uint64_t size = 0;
-    time_t mtime;
-    int err;
-
-    vmd_rcp_oid(r->oid, r->vm, r->snap);
-    err = rados_stat(r->s->meta, r->oid, &size, &mtime);
-    if (!err && size >= VMD_RCP_HEADER_SIZE)
-        err = rados_read(r->s->meta, r->oid, (char *)hdr, sizeof(hdr), 0);
-    if (err < 0)
-        return vmd_fail(r->s, err == -ENOENT ? -EIO : err,
-                        "reading recipe %s of committed snapshot %u", r->oid, r->snap);
-    if (size < VMD_RCP_HEADER_SIZE || err != VMD_RCP_HEADER_SIZE ||
-        vmd_rcp_header_decode(&r->hdr, hdr, size) || !(r->hdr.flags & VMD_RCP_F_COMPLETE) ||
-        r->hdr.snap != r->snap || strcmp(r->hdr.vm, r->vm))
-        return vmd_fail(r->s, -EIO, "recipe %s is corrupt (header)", r->oid);
-    return 0;
-}
 
 static int open_output(restore *r, const char *path)
 {
@@ -540,7 +387,7 @@ static int open_output(restore *r, const char *path)
 
 static int set_range(restore *r, const vmd_restore_opts *o)
 {
-    uint64_t size = r->hdr.disk_size;
+    uint64_t size = r->rcp.hdr.disk_size;
 
     r->off = o->offset;
     r->len = o->length ? o->length : (o->offset < size ? size - o->offset : 0);
@@ -584,10 +431,9 @@ static void free_worker(rworker *w)
     int i;
 
     free(w->seg);
-    free(w->rec);
-    free(w->refs);
+    vmd_rcp_records_free(&w->recs);
     free(w->order);
-    free(w->spans);
+    vmd_slot_reader_free(&w->reads);
     for (i = 0; i < RS_CACHE; i++)
         vmd_ctr_free(w->cache[i].ctr);
     ZSTD_freeDCtx(w->dctx);
@@ -654,17 +500,12 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
     r.vm = vm;
     r.snap = snap;
     r.fd = -1;
-    r.page_first = UINT64_MAX;
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    if ((err = vmd_snap_get(s, vm, snap, &info)) || (err = open_recipe(&r)) ||
-        (err = set_range(&r, opts)) || (err = open_output(&r, path)))
+    if ((err = vmd_snap_get(s, vm, snap, &info)) ||
+        (err = vmd_rcp_reader_open(&r.rcp, s, vm, snap, RS_PAGE)) || (err = set_range(&r, opts)) ||
+        (err = open_output(&r, path)))
         goto out;
-    r.page = malloc((size_t)RS_PAGE * VMD_RCP_ENTRY_SIZE);
-    if (!r.page) {
-        err = vmd_fail(s, -ENOMEM, "restoring snapshot %u of VM %s", snap, vm);
-        goto out;
-    }
     if ((err = run_workers(&r, opts)))
         goto out;
     if (!r.blockdev && fsync(r.fd) < 0 && errno != EINVAL) {
@@ -676,7 +517,7 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
 out:
     if (r.fd >= 0 && close(r.fd) < 0 && !err)
         err = vmd_fail(s, -errno, "closing output %s", path);
-    free(r.page);
+    vmd_rcp_reader_close(&r.rcp);
     pthread_mutex_destroy(&r.mu);
     pthread_cond_destroy(&r.cv);
     return err;

@@ -9,8 +9,8 @@
  * request), so a VM may have any number of snapshots.
  *
  * Concurrency: a backup holds the exclusive lock "vmd.backup" on `vm.<vm>`
- * with a 30 s duration that it renews every 10 s, so a killed client's lock
- * lapses by itself and no operator has to break it. The number a backup
+ * as a lease (rados/lock.c: 30 s, renewed every 10 s), so a killed client's
+ * lock lapses by itself and no operator has to break it. The number a backup
  * allocates (`next_seq`, persisted before any data is written) is never
  * given out again, so even a backup that lost its lock cannot collide with
  * another one's objects.
@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "rados/cls_call.h"
+#include "util/grow.h"
 #include "format/container.h"
 #include "format/index.h"
 
@@ -230,59 +230,15 @@ static int snap_key(const char *key, uint32_t *snap)
 
 /* ---- lock and sequence numbers ---- */
 
-static void lock_duration(struct timeval *tv)
-{
-    tv->tv_sec = VMD_CAT_LOCK_SECS;
-    tv->tv_usec = 0;
-}
+_Static_assert(VMD_CAT_OID_MAX <= VMD_LEASE_OID_MAX, "a catalog name fits a lease");
 
-int vmd_cat_lock(vmd_store *s, const char *vm, char cookie[VMD_COOKIE_SIZE])
+int vmd_cat_lock(vmd_lease *out, vmd_store *s, const char *vm)
 {
-    char oid[VMD_CAT_OID_MAX];
-    uint8_t id[16];
-    struct timeval tv;
-    int err, i;
-
-    vmd_cls_new_op_id(id);
-    for (i = 0; i < 16; i++)
-        snprintf(cookie + 2 * i, 3, "%02x", id[i]);
-    vmd_cat_oid(oid, vm);
-    lock_duration(&tv);
-    err = rados_lock_exclusive(s->meta, oid, VMD_CAT_LOCK, cookie, "vmdedup backup", &tv, 0);
-    if (err == -EBUSY || err == -EEXIST)
-        return vmd_fail(s, -EBUSY,
-                        "another backup of VM %s holds lock %s on %s in pool %s (if that "
-                        "backup was killed, its lock lapses within %d s)",
-                        vm, VMD_CAT_LOCK, oid, s->meta_pool, VMD_CAT_LOCK_SECS);
-    if (err < 0)
-        return vmd_fail(s, err, "locking %s in pool %s", oid, s->meta_pool);
-    return 0;
-}
-
-int vmd_cat_lock_renew(vmd_store *s, const char *vm, const char *cookie)
-{
-    char oid[VMD_CAT_OID_MAX];
-    struct timeval tv;
-    int err;
+    char oid[VMD_CAT_OID_MAX], what[16 + VMD_VM_ID_MAX];
 
     vmd_cat_oid(oid, vm);
-    lock_duration(&tv);
-    err = rados_lock_exclusive(s->meta, oid, VMD_CAT_LOCK, cookie, "vmdedup backup", &tv,
-                               LIBRADOS_LOCK_FLAG_RENEW);
-    if (err == -EBUSY)
-        return vmd_fail(s, err, "backup lock %s on %s was lost to another backup", VMD_CAT_LOCK,
-                        oid);
-    if (err < 0)
-        return vmd_fail(s, err, "renewing lock %s on %s", VMD_CAT_LOCK, oid);
-    return 0;
-}
-
-void vmd_cat_unlock(vmd_store *s, const char *vm, const char *cookie)
-{
-    char oid[VMD_CAT_OID_MAX];
-
-    vmd_cat_oid(oid, vm);
-    rados_unlock(s->meta, oid, VMD_CAT_LOCK, cookie);
+    snprintf(what, sizeof(what), "backup of VM %s", vm);
+    return vmd_lease_take(out, s, s->meta, oid, VMD_CAT_LOCK, what);
 }
 
 int vmd_cat_alloc_seq(vmd_store *s, const char *vm, uint32_t *seq)
@@ -369,14 +325,8 @@ static int vms_fn(void *arg, const char *key, const char *val, size_t len)
     (void)len;
     if (strncmp(key, "vm.", 3) != 0)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vmd_grow((void **)&l->v, &l->cap, l->n + 1, 16, sizeof(*l->v)))
+        return -ENOMEM;
     if (!(l->v[l->n] = strdup(key + 3)))
         return -ENOMEM;
     l->n++;
@@ -430,14 +380,8 @@ static int snaps_fn(void *arg, const char *key, const char *val, size_t len)
 
     if (!snap_key(key, &snap))
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        vmd_snap_info *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vmd_grow((void **)&l->v, &l->cap, l->n + 1, 16, sizeof(*l->v)))
+        return -ENOMEM;
     i = &l->v[l->n];
     memset(i, 0, sizeof(*i));
     snprintf(i->vm, sizeof(i->vm), "%s", l->vm);

@@ -17,16 +17,14 @@
 
 #include <stdint.h>
 
+#include "rados/lock.h"
 #include "rados/store_int.h"
 
-#define VMD_VMS_OBJECT     "vmd.vms"
-#define VMD_CAT_LOCK       "vmd.backup"
-#define VMD_CAT_LOCK_SECS  30 /* a killed backup blocks its VM at most this long */
-#define VMD_CAT_RENEW_SECS 10
-#define VMD_SEQ_MAX        99999999u /* 8 digits in object names and keys */
-#define VMD_CAT_OID_MAX    (3 + VMD_VM_ID_MAX + 1)
-#define VMD_RCP_OID_MAX    (2 + VMD_VM_ID_MAX + 1 + 8 + 1)
-#define VMD_COOKIE_SIZE    33
+#define VMD_VMS_OBJECT  "vmd.vms"
+#define VMD_CAT_LOCK    "vmd.backup"
+#define VMD_SEQ_MAX     99999999u /* 8 digits in object names and keys */
+#define VMD_CAT_OID_MAX (3 + VMD_VM_ID_MAX + 1)
+#define VMD_RCP_OID_MAX (2 + VMD_VM_ID_MAX + 1 + 8 + 1)
 
 /* Validates vm (one message on failure): 0 or -EINVAL. */
 int vmd_cat_vm_check(vmd_store *s, const char *vm);
@@ -34,11 +32,12 @@ int vmd_cat_vm_check(vmd_store *s, const char *vm);
 void vmd_cat_oid(char out[VMD_CAT_OID_MAX], const char *vm);
 void vmd_rcp_oid(char out[VMD_RCP_OID_MAX], const char *vm, uint32_t snap);
 
-/* Takes the VM's backup lock (cookie receives a fresh id). -EBUSY when another backup holds it. */
-int vmd_cat_lock(vmd_store *s, const char *vm, char cookie[VMD_COOKIE_SIZE]);
-/* Renews the lock before it expires; -EBUSY when it was lost to another backup. */
-int vmd_cat_lock_renew(vmd_store *s, const char *vm, const char *cookie);
-void vmd_cat_unlock(vmd_store *s, const char *vm, const char *cookie);
+/*
+ * Takes the VM's backup lock (a lease, rados/lock.h: renew it with
+ * vmd_lease_renew, release it with vmd_lease_drop). -EBUSY when another
+ * backup holds it.
+ */
+int vmd_cat_lock(vmd_lease *out, vmd_store *s, const char *vm);
 
 /* Allocates the next snapshot number (persisted before returning) and lists the VM. */
 int vmd_cat_alloc_seq(vmd_store *s, const char *vm, uint32_t *seq);
