@@ -64,10 +64,12 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int vmd_store_inspect(vmd_store *s, const char *oid, vmd_format fmt, FILE *out)
+int vmd_store_inspect(FILE *out, vmd_store *s, const char *oid, vmd_format fmt)
 {
     int json = fmt == VMD_FORMAT_JSON;
 
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "inspect: no output stream") : -EINVAL;
     if (!oid || !*oid)
         return vmd_fail(s, -EINVAL, "inspect: no object name");
     if (strcmp(oid, VMD_STORE_OBJECT) == 0)

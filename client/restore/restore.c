@@ -645,6 +645,8 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
     restore r;
     int err;
 
+    if (!s || !path)
+        return s ? vmd_fail(s, -EINVAL, "vmd_restore: no output path given") : -EINVAL;
     if (!opts) {
         memset(&dflt, 0, sizeof(dflt));
         opts = &dflt;
@@ -657,7 +659,7 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
     r.page_first = UINT64_MAX;
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    if ((err = vmd_snap_get(s, vm, snap, &info)) || (err = open_recipe(&r)) ||
+    if ((err = vmd_snap_get(&info, s, vm, snap)) || (err = open_recipe(&r)) ||
         (err = set_range(&r, opts)) || (err = open_output(&r, path)))
         goto out;
     r.page = malloc((size_t)RS_PAGE * VMD_RCP_ENTRY_SIZE);
