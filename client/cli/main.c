@@ -24,8 +24,8 @@ static const vmd_cmd commands[] = {
     {"info", "VM SNAP", "show one snapshot and what each level saved", vmd_cmd_info},
     {"init", "[--partitions N] [--chunk-avg B] [--zstd-level L|none]",
      "initialise a store in existing pools (settings fixed for its life)", vmd_cmd_init},
-    {"inspect", "OBJECT", "decode an object of the store (idx.*, c.*, p.*, vmd.store)",
-     vmd_cmd_inspect},
+    {"inspect", "OBJECT",
+     "decode any object of the store (r.*, vm.*, cds.*, idx.*, c.*, p.*, vmd.*)", vmd_cmd_inspect},
     {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
     {"xen", "ls", "list Xen domains and their disks (libxenlight)", vmd_cmd_xen},
 };

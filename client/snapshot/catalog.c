@@ -88,6 +88,12 @@ static int omap_each(vmd_store *s, const char *oid, const char *prefix, omap_fn 
     return err;
 }
 
+int vmd_cat_omap_each(vmd_store *s, const char *oid, const char *prefix, vmd_cat_omap_fn fn,
+                      void *arg)
+{
+    return omap_each(s, oid, prefix, fn, arg);
+}
+
 /* Reads one omap value of oid into buf (NUL-terminated). -ENOENT: no object or no key. */
 static int omap_get(vmd_store *s, const char *oid, const char *key, char *buf, size_t cap)
 {
