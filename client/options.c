@@ -11,38 +11,17 @@
 
 #include "vmdedup/vmdedup.h"
 
-void vmd_store_opts_init(vmd_store_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
+/* Defines void T_init(T *opts): every field zero or NULL; NULL is ignored. */
+#define VMD_OPTS_INIT(T)                                                                           \
+    void T##_init(T *opts)                                                                         \
+    {                                                                                              \
+        if (opts)                                                                                  \
+            memset(opts, 0, sizeof(*opts));                                                        \
+    }
 
-void vmd_init_opts_init(vmd_init_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
-
-void vmd_backup_opts_init(vmd_backup_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
-
-void vmd_restore_opts_init(vmd_restore_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
-
-void vmd_cds_update_opts_init(vmd_cds_update_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
-
-void vmd_stats_opts_init(vmd_stats_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof(*opts));
-}
+VMD_OPTS_INIT(vmd_store_opts)
+VMD_OPTS_INIT(vmd_init_opts)
+VMD_OPTS_INIT(vmd_backup_opts)
+VMD_OPTS_INIT(vmd_restore_opts)
+VMD_OPTS_INIT(vmd_cds_update_opts)
+VMD_OPTS_INIT(vmd_stats_opts)

@@ -92,13 +92,17 @@ static int next_seq_fn(void *arg, const char *key, const char *val, size_t len)
     return 0;
 }
 
-/* -ENOENT (reported) when oid does not exist in the meta pool. */
-static int exists(vmd_store *s, const char *oid, const char *what)
+/* Sets c up; -ENOENT (reported) when oid does not exist in the meta pool. */
+static int start(cinspect *c, vmd_store *s, int json, FILE *f, const char *oid, const char *what)
 {
     uint64_t size;
     time_t mtime;
     int err = rados_stat(s->meta, oid, &size, &mtime);
 
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->f = f;
+    c->json = json;
     return err < 0 ? vmd_fail(s, err, "inspect: %s %s in pool %s", what, oid, s->meta_pool) : 0;
 }
 
@@ -107,11 +111,7 @@ int vmd_inspect_catalog(vmd_store *s, const char *oid, int json, FILE *f)
     cinspect c;
     int err;
 
-    memset(&c, 0, sizeof(c));
-    c.s = s;
-    c.f = f;
-    c.json = json;
-    if ((err = exists(s, oid, "catalog")))
+    if ((err = start(&c, s, json, f, oid, "catalog")))
         return err;
     err = vmd_cat_omap_each(s, oid, "next_seq", next_seq_fn, &c);
     if (err)
@@ -167,11 +167,7 @@ int vmd_inspect_vms(vmd_store *s, int json, FILE *f)
     cinspect c;
     int err;
 
-    memset(&c, 0, sizeof(c));
-    c.s = s;
-    c.f = f;
-    c.json = json;
-    if ((err = exists(s, VMD_VMS_OBJECT, "VM list")))
+    if ((err = start(&c, s, json, f, VMD_VMS_OBJECT, "VM list")))
         return err;
     if (json)
         fprintf(f, "{\"object\":\"%s\",\"kind\":\"vm_list\",\"vms\":[", VMD_VMS_OBJECT);
