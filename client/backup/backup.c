@@ -150,7 +150,7 @@ static int choose_parent(backup *b, uint32_t *parent)
         return 0;
     }
     if (b->o->parent) {
-        err = vmd_snap_get(b->s, b->vm, b->o->parent, &pi);
+        err = vmd_snap_get(&pi, b->s, b->vm, b->o->parent);
         if (err)
             return err;
         *parent = b->o->parent;
@@ -338,8 +338,8 @@ static int start(backup *b, uint32_t parent)
     return vmd_bk_write_header(b, 0);
 }
 
-int vmd_backup(vmd_store *s, const char *vm, const char *image, const vmd_backup_opts *opts,
-               vmd_snap_info *out)
+int vmd_backup(vmd_snap_info *out, vmd_store *s, const char *vm, const char *image,
+               const vmd_backup_opts *opts)
 {
     vmd_backup_opts dflt;
     backup b;
@@ -348,6 +348,8 @@ int vmd_backup(vmd_store *s, const char *vm, const char *image, const vmd_backup
 
     if (out)
         memset(out, 0, sizeof(*out));
+    if (!s || !image)
+        return s ? vmd_fail(s, -EINVAL, "vmd_backup: no image given") : -EINVAL;
     if (!opts) {
         memset(&dflt, 0, sizeof(dflt));
         opts = &dflt;

@@ -263,7 +263,7 @@ static int count_ctr(void *arg, const vmd_cds_entry *e)
     return vmd_u64set_add(arg, e->ctr) < 0 ? -ENOMEM : 0;
 }
 
-int vmd_cds_show(vmd_store *s, vmd_cds_info *out)
+int vmd_cds_show(vmd_cds_info *out, vmd_store *s)
 {
     vmd_cds_ptr p;
     vmd_cds_header h;
@@ -271,7 +271,10 @@ int vmd_cds_show(vmd_store *s, vmd_cds_info *out)
     vmd_cds *c = NULL;
     int err;
 
-    memset(out, 0, sizeof(*out));
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_cds_show: out is NULL") : -EINVAL;
     out->budget = s->cds_budget;
     if (s->partition_bits < 0)
         return vmd_fail(s, -ENOENT,

@@ -175,13 +175,18 @@ static void updater_free(vmd_cdsu *u)
     free(u->pending);
 }
 
-int vmd_cds_update(vmd_store *s, const vmd_cds_update_opts *opts, vmd_cds_update_result *out)
+int vmd_cds_update(vmd_cds_update_result *out, vmd_store *s, const vmd_cds_update_opts *opts)
 {
+    vmd_cds_update_result ignored;
     vmd_cds_entry *entries = NULL;
     size_t n = 0;
     vmd_cdsu u;
     int err;
 
+    if (!s)
+        return -EINVAL;
+    if (!out)
+        out = &ignored;
     memset(out, 0, sizeof(*out));
     memset(&u, 0, sizeof(u));
     u.s = s;

@@ -78,9 +78,9 @@ void vmd_cli_snap_plain(FILE *f, const vmd_snap_info *s);
 void vmd_cli_snap_json(FILE *f, const vmd_snap_info *s);
 
 /*
- * A progress callback drawing a bar on stderr, or NULL when stderr is not a
- * terminal or -q was given. Its argument is the label ("backup", "restore").
- * vmd_cli_progress_end() finishes the line if a bar was drawn.
+ * A progress callback drawing a bar with the rate and the time left on
+ * stderr, or NULL when stderr is not a terminal, -q or --format json was given. Its argument is the
+ * label ("backup", "restore"). vmd_cli_progress_end() finishes the line if a bar was drawn.
  */
 vmd_progress_fn vmd_cli_progress(const vmd_cli *cli);
 void vmd_cli_progress_end(void);

@@ -195,20 +195,43 @@ static double elapsed(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* "1:05" or "2:01:05", or "--:--" while there is no rate to go by. */
+static const char *eta_text(double secs_left, char *buf, size_t cap)
+{
+    unsigned long t;
+
+    if (!(secs_left >= 0) || secs_left > 359999)
+        return "--:--";
+    t = (unsigned long)(secs_left + 0.5);
+    if (t >= 3600)
+        snprintf(buf, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%lu:%02lu", t / 60, t % 60);
+    return buf;
+}
+
+/*
+ * One line, redrawn in place:
+ *     backup  [#########                     ]  30% 12.00 MiB / 40.00 MiB   85.3 MB/s ETA 0:01
+ * The rate is over the whole run so far; the ETA is what is left at that rate.
+ */
 static void draw_progress(void *arg, uint64_t done, uint64_t total)
 {
     const char *what = arg;
     double secs = elapsed(&bar.start);
+    double rate = secs > 0 ? (double)done / secs : 0; /* bytes per second */
     int width = 30, fill = total ? (int)((double)done / (double)total * width) : width;
-    char d[32], t[32];
+    char d[32], t[32], e[32];
 
     if (fill > width)
         fill = width;
-    fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s / %s %6.1f MB/s ", what, fill,
+    fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s / %s %6.1f MB/s ETA %s ", what, fill,
             "##############################", width - fill, "",
             total ? (int)(100.0 * (double)done / (double)total) : 100,
-            vmd_cli_bytes(done, d, sizeof(d)), vmd_cli_bytes(total, t, sizeof(t)),
-            secs > 0 ? (double)done / 1e6 / secs : 0.0);
+            vmd_cli_bytes(done, d, sizeof(d)), vmd_cli_bytes(total, t, sizeof(t)), rate / 1e6,
+            done >= total ? "0:00"
+            : rate > 0    ? eta_text((double)(total - done) / rate, e, sizeof(e))
+                          : "--:--");
     bar.shown = 1;
     if (total && done >= total)
         fputc('\n', stderr), bar.shown = 0;
@@ -217,7 +240,7 @@ static void draw_progress(void *arg, uint64_t done, uint64_t total)
 
 vmd_progress_fn vmd_cli_progress(const vmd_cli *cli)
 {
-    if (cli->quiet || !isatty(STDERR_FILENO))
+    if (cli->quiet || cli->format == VMD_OUT_JSON || !isatty(STDERR_FILENO))
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &bar.start);
     bar.shown = 0;

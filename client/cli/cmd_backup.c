@@ -81,7 +81,7 @@ int vmd_cmd_backup(vmd_cli *cli, int argc, char **argv)
         return 1;
     bopts.progress = vmd_cli_progress(cli);
     bopts.progress_arg = "backup ";
-    rc = vmd_backup(store, argv[first], argv[first + 1], &bopts, &info);
+    rc = vmd_backup(&info, store, argv[first], argv[first + 1], &bopts);
     vmd_cli_progress_end();
     vmd_store_close(store);
     if (rc)

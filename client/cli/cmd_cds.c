@@ -110,7 +110,7 @@ static int cds_show(vmd_cli *cli, vmd_store *store)
 {
     vmd_cds_info info;
 
-    if (vmd_cds_show(store, &info))
+    if (vmd_cds_show(&info, store))
         return 1;
     if (cli->format == VMD_OUT_JSON) {
         info_json(&info, 1);
@@ -173,7 +173,7 @@ static int cds_update(vmd_cli *cli, vmd_store *store)
 
     uopts.progress = vmd_cli_progress(cli);
     uopts.progress_arg = "cds update";
-    rc = vmd_cds_update(store, &uopts, &r);
+    rc = vmd_cds_update(&r, store, &uopts);
     vmd_cli_progress_end();
     if (rc)
         return 1;

@@ -16,49 +16,52 @@
 
 static void print_report(vmd_cli *cli, const char *vm, const vmd_check_report *r, int first)
 {
-    size_t i;
+    size_t committed = vmd_check_report_committed(r), n = vmd_check_report_orphan_count(r), i;
+    uint32_t next = vmd_check_report_next_seq(r);
+    const vmd_check_orphan *o;
 
     if (cli->format == VMD_OUT_JSON) {
         printf("%s{\"vm\":", first ? "" : ",");
         vmd_json_write_str(stdout, vm);
-        printf(",\"next_snap\":%u,\"committed\":%zu,\"orphans\":[", r->next_seq, r->committed);
-        for (i = 0; i < r->norphans; i++)
+        printf(",\"next_snap\":%u,\"committed\":%zu,\"orphans\":[", next, committed);
+        for (i = 0; i < n; i++) {
+            o = vmd_check_report_orphan(r, i);
             printf("%s{\"snap\":%u,\"recipe\":%s,\"containers\":%" PRIu64 "}", i ? "," : "",
-                   r->orphans[i].snap, r->orphans[i].recipe ? "true" : "false",
-                   r->orphans[i].containers);
+                   o->snap, o->recipe ? "true" : "false", o->containers);
+        }
         printf("]}");
         return;
     }
-    printf("%s: %zu committed snapshot%s, next %u: ", vm, r->committed,
-           r->committed == 1 ? "" : "s", r->next_seq);
-    if (!r->norphans) {
+    printf("%s: %zu committed snapshot%s, next %u: ", vm, committed, committed == 1 ? "" : "s",
+           next);
+    if (!n) {
         printf("clean\n");
         return;
     }
-    printf("%zu interrupted backup%s left objects\n", r->norphans, r->norphans == 1 ? "" : "s");
-    for (i = 0; i < r->norphans; i++)
-        printf("  snapshot %u (never committed): %s%" PRIu64 " container%s\n", r->orphans[i].snap,
-               r->orphans[i].recipe ? "recipe, " : "", r->orphans[i].containers,
-               r->orphans[i].containers == 1 ? "" : "s");
+    printf("%zu interrupted backup%s left objects\n", n, n == 1 ? "" : "s");
+    for (i = 0; i < n; i++) {
+        o = vmd_check_report_orphan(r, i);
+        printf("  snapshot %u (never committed): %s%" PRIu64 " container%s\n", o->snap,
+               o->recipe ? "recipe, " : "", o->containers, o->containers == 1 ? "" : "s");
+    }
 }
 
 static int check_one(vmd_cli *cli, vmd_store *store, const char *vm, int first)
 {
-    vmd_check_report r;
+    vmd_check_report *r = NULL;
 
-    memset(&r, 0, sizeof(r));
-    if (vmd_check(store, vm, &r))
+    if (vmd_check(&r, store, vm))
         return 1;
-    print_report(cli, vm, &r, first);
-    vmd_check_report_free(&r);
+    print_report(cli, vm, r, first);
+    vmd_check_report_free(r);
     return 0;
 }
 
 int vmd_cmd_check(vmd_cli *cli, int argc, char **argv)
 {
     vmd_store *store = NULL;
-    char **vms = NULL;
-    size_t n = 0, i;
+    vmd_vm_list *vms = NULL;
+    size_t i;
     int first, rc;
 
     rc = vmd_cli_parse(cli, argc, argv, NULL, NULL, NULL, 0, &first);
@@ -74,10 +77,10 @@ int vmd_cmd_check(vmd_cli *cli, int argc, char **argv)
         printf("[");
     if (first + 1 == argc) {
         rc = check_one(cli, store, argv[first], 1);
-    } else if ((rc = vmd_vm_list(store, &vms, &n)) == 0) {
-        for (i = 0; i < n && !rc; i++)
-            rc = check_one(cli, store, vms[i], i == 0);
-        vmd_vm_list_free(vms, n);
+    } else if ((rc = vmd_vm_list_new(&vms, store)) == 0) {
+        for (i = 0; i < vmd_vm_list_count(vms) && !rc; i++)
+            rc = check_one(cli, store, vmd_vm_list_get(vms, i), i == 0);
+        vmd_vm_list_free(vms);
     } else {
         rc = 1;
     }

@@ -21,7 +21,7 @@ int vmd_cmd_info(vmd_cli *cli, int argc, char **argv)
         return 2;
     if (vmd_cli_open_store(cli, &store))
         return 1;
-    rc = vmd_snap_get(store, argv[first], snap, &info);
+    rc = vmd_snap_get(&info, store, argv[first], snap);
     vmd_store_close(store);
     if (rc)
         return 1;

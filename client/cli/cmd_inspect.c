@@ -20,9 +20,8 @@ int vmd_cmd_inspect(vmd_cli *cli, int argc, char **argv)
     }
     if (vmd_cli_open_store(cli, &store))
         return 1;
-    rc =
-        vmd_store_inspect(store, argv[first],
-                          cli->format == VMD_OUT_JSON ? VMD_FORMAT_JSON : VMD_FORMAT_PLAIN, stdout);
+    rc = vmd_store_inspect(stdout, store, argv[first],
+                           cli->format == VMD_OUT_JSON ? VMD_FORMAT_JSON : VMD_FORMAT_PLAIN);
     vmd_store_close(store);
     return rc ? 1 : 0;
 }

@@ -68,9 +68,10 @@ static void avail_json(const vmd_avail *a, size_t n)
     printf("]");
 }
 
-static void stats_json(const vmd_store_stats *st)
+static void stats_json(const vmd_stats_report *r)
 {
-    size_t i;
+    const vmd_store_stats *st = vmd_stats_report_store(r);
+    size_t nvms = vmd_stats_report_vm_count(r), i;
 
     printf("{\"total\":");
     usage_json(&st->total);
@@ -86,8 +87,8 @@ static void stats_json(const vmd_store_stats *st)
            st->meta_size, st->data_size, st->popular_size);
     avail_json(st->avail, st->navail);
     printf(",\"vms\":[");
-    for (i = 0; i < st->nvms; i++) {
-        const vmd_vm_stats *v = &st->vms[i];
+    for (i = 0; i < nvms; i++) {
+        const vmd_vm_stats *v = vmd_stats_report_vm(r, i);
         printf("%s{\"vm\":", i ? "," : "");
         vmd_json_write_str(stdout, v->vm);
         printf(",\"usage\":");
@@ -124,13 +125,14 @@ static void usage_plain(const vmd_usage *u)
         printf("  %-14s %11.2fx\n", "compression", (double)u->new_bytes / (double)u->stored_bytes);
 }
 
-static void stats_plain(const vmd_store_stats *st)
+static void stats_plain(const vmd_stats_report *r)
 {
+    const vmd_store_stats *st = vmd_stats_report_store(r);
+    size_t nvms = vmd_stats_report_vm_count(r), i, k;
     char b1[32], b2[32];
-    size_t i, k;
 
-    printf("%zu VM%s, %" PRIu64 " snapshot%s\n", st->nvms, st->nvms == 1 ? "" : "s",
-           st->total.snapshots, st->total.snapshots == 1 ? "" : "s");
+    printf("%zu VM%s, %" PRIu64 " snapshot%s\n", nvms, nvms == 1 ? "" : "s", st->total.snapshots,
+           st->total.snapshots == 1 ? "" : "s");
     usage_plain(&st->total);
     printf("  %-13s %12s in %" PRIu64 " chunks (what perfect global dedup stores)\n", "unique",
            vmd_cli_bytes(st->unique_bytes, b1, sizeof(b1)), st->unique_chunks);
@@ -147,12 +149,12 @@ static void stats_plain(const vmd_store_stats *st)
             printf("  %-8g %-22.9f %-22.9f\n", st->avail[k].f, st->avail[k].with_popular,
                    st->avail[k].data_size);
     }
-    for (i = 0; i < st->nvms; i++) {
-        const vmd_vm_stats *v = &st->vms[i];
+    for (i = 0; i < nvms; i++) {
+        const vmd_vm_stats *v = vmd_stats_report_vm(r, i);
         printf("%s: %" PRIu64 " snapshot%s, stored %s of %s\n", v->vm, v->u.snapshots,
                v->u.snapshots == 1 ? "" : "s", vmd_cli_bytes(v->u.stored_bytes, b1, sizeof(b1)),
                vmd_cli_bytes(v->u.logical_bytes, b2, sizeof(b2)));
-        if (st->nvms == 1)
+        if (nvms == 1)
             usage_plain(&v->u);
         if (st->navail && v->latest)
             printf("  snapshot %u: %" PRIu64 " objects on %" PRIu64
@@ -165,7 +167,7 @@ static void stats_plain(const vmd_store_stats *st)
 int vmd_cmd_stats(vmd_cli *cli, int argc, char **argv)
 {
     vmd_store *store = NULL;
-    vmd_store_stats *st = NULL;
+    vmd_stats_report *st = NULL;
     int first, rc;
 
     rc = vmd_cli_parse(cli, argc, argv, stats_options, "", handle_stats_option, 0, &first);
@@ -177,7 +179,7 @@ int vmd_cmd_stats(vmd_cli *cli, int argc, char **argv)
     }
     if (vmd_cli_open_store(cli, &store))
         return 1;
-    rc = vmd_stats(store, first < argc ? argv[first] : NULL, &sopts, &st);
+    rc = vmd_stats(&st, store, first < argc ? argv[first] : NULL, &sopts);
     vmd_store_close(store);
     if (rc)
         return 1;
@@ -185,6 +187,6 @@ int vmd_cmd_stats(vmd_cli *cli, int argc, char **argv)
         stats_json(st);
     else
         stats_plain(st);
-    vmd_stats_free(st);
+    vmd_stats_report_free(st);
     return 0;
 }

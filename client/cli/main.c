@@ -24,8 +24,8 @@ static const vmd_cmd commands[] = {
     {"info", "VM SNAP", "show one snapshot and what each level saved", vmd_cmd_info},
     {"init", "[--partitions N] [--chunk-avg B] [--zstd-level L|none]",
      "initialise a store in existing pools (settings fixed for its life)", vmd_cmd_init},
-    {"inspect", "OBJECT", "decode an object of the store (idx.*, c.*, p.*, vmd.store)",
-     vmd_cmd_inspect},
+    {"inspect", "OBJECT",
+     "decode any object of the store (r.*, vm.*, cds.*, idx.*, c.*, p.*, vmd.*)", vmd_cmd_inspect},
     {"version", "", "show the client version and the class version the OSDs run", vmd_cmd_version},
     {"xen", "ls", "list Xen domains and their disks (libxenlight)", vmd_cmd_xen},
 };
@@ -34,7 +34,7 @@ static void usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "usage: vmdedup [options] <verb> [args]\n\nverbs:\n");
+    fprintf(f, "usage: vmdedup [options] <verb> [args]\n       vmdedup help [VERB]\n\nverbs:\n");
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %-17s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(f, "\noptions:\n"
@@ -52,10 +52,52 @@ static void usage(FILE *f)
                "  -h, --help             this help\n");
 }
 
+static const vmd_cmd *find_verb(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* `vmdedup help [VERB]`: the whole usage, or one verb's. */
+static int help(vmd_cli *cli, int argc, char **argv)
+{
+    const vmd_cmd *c;
+
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 2 || !(c = find_verb(argv[1]))) {
+        vmd_cli_error(cli, "help wants one verb (see vmdedup --help), not '%s'", argv[1]);
+        return 2;
+    }
+    printf("usage: vmdedup [options] %s %s\n  %s\n", c->name, c->args, c->help);
+    return 0;
+}
+
+/*
+ * -h or --help anywhere before "--" asks for the usage. The word "help" is
+ * special only in the verb's place (main() below): elsewhere it is an
+ * argument like any other, so a VM or a file may be called help.
+ */
+static int wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const vmd_cmd *c;
     vmd_cli cli;
-    size_t i;
     int first, rc;
 
     memset(&cli, 0, sizeof(cli));
@@ -68,12 +110,10 @@ int main(int argc, char **argv)
        a toolstack's malloc is its own business (docs/benchmarks.md). */
     mallopt(M_ARENA_MAX, 2);
     mallopt(M_MMAP_THRESHOLD, 256 << 10);
-    for (i = 1; i < (size_t)argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
-            strcmp(argv[i], "help") == 0) {
-            usage(stdout);
-            return 0;
-        }
+    if (wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
     rc = vmd_cli_parse(&cli, argc, argv, NULL, NULL, NULL, 1, &first);
     if (rc)
         return rc;
@@ -81,9 +121,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(argv[first], commands[i].name) == 0)
-            return commands[i].run(&cli, argc - first, argv + first);
+    if (strcmp(argv[first], "help") == 0)
+        return help(&cli, argc - first, argv + first);
+    if ((c = find_verb(argv[first])))
+        return c->run(&cli, argc - first, argv + first);
     vmd_cli_error(&cli, "unknown verb '%s' (see vmdedup --help)", argv[first]);
     return 2;
 }

@@ -40,11 +40,6 @@ const char *vmd_version(void)
     return VMD_STR(VMD_VERSION_MAJOR) "." VMD_STR(VMD_VERSION_MINOR) "." VMD_STR(VMD_VERSION_PATCH);
 }
 
-void vmd_store_opts_init(vmd_store_opts *opts)
-{
-    memset(opts, 0, sizeof(*opts));
-}
-
 static int open_pool(vmd_store *s, const char *pool, const char *nspace, rados_ioctx_t *out)
 {
     int err = rados_ioctx_create(s->cluster, pool, out);
@@ -59,6 +54,25 @@ static int open_pool(vmd_store *s, const char *pool, const char *nspace, rados_i
     }
     if (nspace)
         rados_ioctx_set_namespace(*out, nspace);
+    return 0;
+}
+
+/*
+ * An explicit timeout (vmd_store_opts.timeout) bounds connecting and every
+ * monitor and OSD operation; set after the ceph.conf is read, so it wins.
+ */
+static int set_timeout(vmd_store *s, unsigned seconds)
+{
+    static const char *const keys[] = {"client_mount_timeout", "rados_mon_op_timeout",
+                                       "rados_osd_op_timeout"};
+    char val[16];
+    size_t i;
+    int err;
+
+    snprintf(val, sizeof(val), "%u", seconds);
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if ((err = rados_conf_set(s->cluster, keys[i], val)) < 0)
+            return vmd_fail(s, err, "setting %s to %s", keys[i], val);
     return 0;
 }
 
@@ -83,6 +97,8 @@ static int connect_cluster(vmd_store *s, const vmd_store_opts *o)
     err = rados_conf_parse_env(s->cluster, NULL);
     if (err < 0)
         return vmd_fail(s, err, "parsing CEPH_ARGS");
+    if (o->timeout && (err = set_timeout(s, o->timeout)))
+        return err;
     if (o->keyring) {
         err = rados_conf_set(s->cluster, "keyring", o->keyring);
         if (err < 0)
@@ -194,6 +210,8 @@ static int load_settings(vmd_store *s)
 
 int vmd_store_partitions(vmd_store *s)
 {
+    if (!s)
+        return -EINVAL;
     if (s->partition_bits < 0)
         return vmd_fail(s, -ENOENT,
                         "store not initialised: no object %s in pool %s (run vmdedup init)",
@@ -207,6 +225,9 @@ int vmd_store_open(vmd_store **out, const vmd_store_opts *opts)
     vmd_store *s;
     int err;
 
+    if (!out)
+        return vmd_fail_cb(opts ? opts->on_error : NULL, opts ? opts->error_arg : NULL, -EINVAL,
+                           "vmd_store_open: out is NULL");
     *out = NULL;
     if (!opts) {
         vmd_store_opts_init(&dflt);
@@ -288,11 +309,13 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
     struct tm tm;
     int err, i;
 
-    unsigned avg = opts && opts->chunk_avg ? opts->chunk_avg : 4096u;
+    unsigned avg = opts && opts->chunk_avg ? opts->chunk_avg : VMD_DEFAULT_CHUNK_AVG;
     int level = !opts || opts->zstd_level == 0 ? VMD_DEFAULT_ZSTD_LEVEL
                 : opts->zstd_level < 0         ? 0
                                                : opts->zstd_level;
 
+    if (!s)
+        return -EINVAL;
     if (k < 0)
         return vmd_fail(s, -EINVAL, "partitions must be a power of two from 1 to %u, not %u",
                         1u << VMD_MAX_PARTITION_BITS, partitions);
@@ -336,13 +359,16 @@ int vmd_store_init(vmd_store *s, const vmd_init_opts *opts)
     return 0;
 }
 
-int vmd_store_class_info(vmd_store *s, vmd_class_info *out)
+int vmd_store_class_info(vmd_class_info *out, vmd_store *s)
 {
     char buf[VMD_OP_VERSION_REPLY_MAX + 64];
     vmd_op_version_reply reply;
     int n, err;
 
-    memset(out, 0, sizeof(*out));
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_store_class_info: out is NULL") : -EINVAL;
     n = rados_exec(s->meta, VMD_STORE_OBJECT, VMD_CLS_NAME, "version", NULL, 0, buf, sizeof(buf));
     if (n == -ENOENT)
         return vmd_fail(s, n, "store not initialised: no object %s in pool %s (run vmdedup init)",

@@ -43,9 +43,8 @@ struct vmd_store {
     uint64_t cds_budget; /* host memory for the common data set (vmd_store_opts; never 0) */
 };
 
-/* Defaults of the data path settings that vmd_store_init() writes. */
+/* Defaults of the data path settings that vmd_store_init() writes (the others: vmdedup.h). */
 #define VMD_DEFAULT_CONTAINER_SIZE (4u << 20)
-#define VMD_DEFAULT_ZSTD_LEVEL     1
 
 /*
  * Reports a failure: formats the message, appends ": <strerror(-err)>",

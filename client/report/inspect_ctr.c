@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "rados/ctr_client.h"
+#include "report/inspect.h"
 #include "util/json.h"
 
 static const char *state_name(uint8_t state)
@@ -30,13 +31,6 @@ static const char *state_name(uint8_t state)
 static const char *encoding_name(uint8_t encoding)
 {
     return encoding == VMD_CTR_RAW ? "RAW" : "ZSTD";
-}
-
-static void print_hex(FILE *f, const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        fprintf(f, "%02x", p[i]);
 }
 
 static void print_text(const vmd_ctr *c, const char *oid, FILE *f)
@@ -59,7 +53,7 @@ static void print_text(const vmd_ctr *c, const char *oid, FILE *f)
         fprintf(f, "  %-6" PRIu32 " %-9s %-4s %-11" PRIu64 " %-11" PRIu32 " %-11" PRIu32 " ", i,
                 state_name(s->state), s->encoding == VMD_CTR_RAW ? "raw" : "zstd", s->offset,
                 s->stored_len, s->raw_len);
-        print_hex(f, s->fp, VMD_CTR_FP_SIZE);
+        vmd_inspect_hex(f, s->fp, VMD_CTR_FP_SIZE);
         fputc('\n', f);
     }
 }
@@ -89,7 +83,7 @@ static void print_json(const vmd_ctr *c, const char *oid, FILE *f)
                 ",\"stored_len\":%" PRIu32 ",\"raw_len\":%" PRIu32 ",\"fp\":\"",
                 i ? "," : "", i, state_name(s->state), encoding_name(s->encoding), s->offset,
                 s->stored_len, s->raw_len);
-        print_hex(f, s->fp, VMD_CTR_FP_SIZE);
+        vmd_inspect_hex(f, s->fp, VMD_CTR_FP_SIZE);
         fputs("\"}", f);
     }
     fputs("]}\n", f);

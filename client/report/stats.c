@@ -89,15 +89,16 @@ static void sum_usage(vmd_usage *t, const vmd_usage *u)
 
 static int vm_usage(vmd_store *s, vmd_vm_stats *v)
 {
-    vmd_snap_info *list = NULL;
-    size_t n = 0, i;
-    int err = vmd_snap_list(s, v->vm, &list, &n);
+    vmd_snap_list *list = NULL;
+    size_t n, i;
+    int err = vmd_snap_list_new(&list, s, v->vm);
 
     if (err)
         return err;
+    n = vmd_snap_list_count(list);
     for (i = 0; i < n; i++)
-        add_usage(&v->u, &list[i]);
-    v->latest = n ? list[n - 1].snap : 0;
+        add_usage(&v->u, vmd_snap_list_get(list, i));
+    v->latest = n ? vmd_snap_list_get(list, n - 1)->snap : 0;
     vmd_snap_list_free(list);
     return 0;
 }
@@ -282,11 +283,18 @@ static int cmp_vm(const void *a, const void *b)
     return strcmp(((const vmd_vm_stats *)a)->vm, ((const vmd_vm_stats *)b)->vm);
 }
 
+/* What vmd_stats() returns: the totals, and the figures of each VM. */
+struct vmd_stats_report {
+    vmd_store_stats store;
+    size_t nvms;
+    vmd_vm_stats *vms; /* sorted by VM id */
+};
+
 /* The VMs to report: vm alone, or every VM of the store. */
-static int list_vms(vmd_store *s, const char *vm, vmd_store_stats *st)
+static int list_vms(vmd_store *s, const char *vm, vmd_stats_report *st)
 {
-    char **names = NULL;
-    size_t n = 0, i;
+    vmd_vm_list *names = NULL;
+    size_t n, i;
     int err;
 
     if (vm) {
@@ -300,18 +308,19 @@ static int list_vms(vmd_store *s, const char *vm, vmd_store_stats *st)
         st->nvms = 1;
         return 0;
     }
-    err = vmd_vm_list(s, &names, &n);
+    err = vmd_vm_list_new(&names, s);
     if (err)
         return err;
+    n = vmd_vm_list_count(names);
     st->vms = calloc(n ? n : 1, sizeof(*st->vms));
     if (!st->vms) {
-        vmd_vm_list_free(names, n);
+        vmd_vm_list_free(names);
         return vmd_fail(s, -ENOMEM, "stats of %zu VMs", n);
     }
     for (i = 0; i < n; i++)
-        snprintf(st->vms[i].vm, sizeof(st->vms[i].vm), "%s", names[i]);
+        snprintf(st->vms[i].vm, sizeof(st->vms[i].vm), "%s", vmd_vm_list_get(names, i));
     st->nvms = n;
-    vmd_vm_list_free(names, n);
+    vmd_vm_list_free(names);
     qsort(st->vms, st->nvms, sizeof(*st->vms), cmp_vm);
     return 0;
 }
@@ -331,8 +340,9 @@ static void global_fraction(vmd_store_stats *st)
     st->global_fraction = f < 0 ? 0 : f > 1 ? 1 : f;
 }
 
-int vmd_stats(vmd_store *s, const char *vm, const vmd_stats_opts *opts, vmd_store_stats **out)
+int vmd_stats(vmd_stats_report **out, vmd_store *s, const char *vm, const vmd_stats_opts *opts)
 {
+    vmd_stats_report *r;
     vmd_store_stats *st;
     vmd_idx_counters c;
     vmd_cds_ptr p;
@@ -342,7 +352,10 @@ int vmd_stats(vmd_store *s, const char *vm, const vmd_stats_opts *opts, vmd_stor
     size_t i;
     int err;
 
-    *out = NULL;
+    if (out)
+        *out = NULL;
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_stats: out is NULL") : -EINVAL;
     if (opts && !(opts->osd_failure >= 0 && opts->osd_failure < 1))
         return vmd_fail(s, -EINVAL, "the OSD failure probability must be in [0, 1), not %g",
                         opts->osd_failure);
@@ -350,15 +363,16 @@ int vmd_stats(vmd_store *s, const char *vm, const vmd_stats_opts *opts, vmd_stor
         return vmd_fail(s, -ENOENT,
                         "store not initialised: no object %s in pool %s (run vmdedup init)",
                         VMD_STORE_OBJECT, s->meta_pool);
-    st = calloc(1, sizeof(*st));
-    if (!st)
+    r = calloc(1, sizeof(*r));
+    if (!r)
         return vmd_fail(s, -ENOMEM, "stats");
+    st = &r->store;
     memset(&all_real, 0, sizeof(all_real));
     memset(&all_cut, 0, sizeof(all_cut));
-    err = list_vms(s, vm, st);
-    for (i = 0; !err && i < st->nvms; i++) {
-        err = vm_usage(s, &st->vms[i]);
-        sum_usage(&st->total, &st->vms[i].u);
+    err = list_vms(s, vm, r);
+    for (i = 0; !err && i < r->nvms; i++) {
+        err = vm_usage(s, &r->vms[i]);
+        sum_usage(&st->total, &r->vms[i].u);
     }
     if (!err)
         err = vmd_idx_stats(s, &c);
@@ -382,9 +396,9 @@ int vmd_stats(vmd_store *s, const char *vm, const vmd_stats_opts *opts, vmd_stor
             st->data_size = vmd_place_size(pl, VMD_POOL_DATA);
             st->popular_size = vmd_place_size(pl, VMD_POOL_POPULAR);
         }
-        for (i = 0; !err && i < st->nvms; i++)
-            if (st->vms[i].latest)
-                err = vm_avail(s, pl, &st->vms[i], &all_real, &all_cut, f, st->navail);
+        for (i = 0; !err && i < r->nvms; i++)
+            if (r->vms[i].latest)
+                err = vm_avail(s, pl, &r->vms[i], &all_real, &all_cut, f, st->navail);
         if (!err && fill_avail(&all_real, &all_cut, f, st->navail, st->avail, NULL, NULL))
             err = vmd_fail(s, -ENOMEM, "computing the availability of the store");
     }
@@ -392,17 +406,32 @@ int vmd_stats(vmd_store *s, const char *vm, const vmd_stats_opts *opts, vmd_stor
     acc_free(&all_real);
     acc_free(&all_cut);
     if (err) {
-        vmd_stats_free(st);
+        vmd_stats_report_free(r);
         return err;
     }
-    *out = st;
+    *out = r;
     return 0;
 }
 
-void vmd_stats_free(vmd_store_stats *st)
+const vmd_store_stats *vmd_stats_report_store(const vmd_stats_report *r)
 {
-    if (!st)
+    return r ? &r->store : NULL;
+}
+
+size_t vmd_stats_report_vm_count(const vmd_stats_report *r)
+{
+    return r ? r->nvms : 0;
+}
+
+const vmd_vm_stats *vmd_stats_report_vm(const vmd_stats_report *r, size_t i)
+{
+    return r && i < r->nvms ? &r->vms[i] : NULL;
+}
+
+void vmd_stats_report_free(vmd_stats_report *r)
+{
+    if (!r)
         return;
-    free(st->vms);
-    free(st);
+    free(r->vms);
+    free(r);
 }

@@ -491,6 +491,8 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
     restore r;
     int err;
 
+    if (!s || !path)
+        return s ? vmd_fail(s, -EINVAL, "vmd_restore: no output path given") : -EINVAL;
     if (!opts) {
         memset(&dflt, 0, sizeof(dflt));
         opts = &dflt;
@@ -502,7 +504,7 @@ int vmd_restore(vmd_store *s, const char *vm, uint32_t snap, const char *path,
     r.fd = -1;
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    if ((err = vmd_snap_get(s, vm, snap, &info)) ||
+    if ((err = vmd_snap_get(&info, s, vm, snap)) ||
         (err = vmd_rcp_reader_open(&r.rcp, s, vm, snap, RS_PAGE)) || (err = set_range(&r, opts)) ||
         (err = open_output(&r, path)))
         goto out;

@@ -88,6 +88,12 @@ static int omap_each(vmd_store *s, const char *oid, const char *prefix, omap_fn 
     return err;
 }
 
+int vmd_cat_omap_each(vmd_store *s, const char *oid, const char *prefix, vmd_cat_omap_fn fn,
+                      void *arg)
+{
+    return omap_each(s, oid, prefix, fn, arg);
+}
+
 /* Reads one omap value of oid into buf (NUL-terminated). -ENOENT: no object or no key. */
 static int omap_get(vmd_store *s, const char *oid, const char *key, char *buf, size_t cap)
 {
@@ -312,14 +318,14 @@ int vmd_cat_commit(vmd_store *s, const vmd_snap_info *info)
 
 /* ---- public listing ---- */
 
-typedef struct str_list {
+struct vmd_vm_list {
     char **v;
     size_t n, cap;
-} str_list;
+};
 
 static int vms_fn(void *arg, const char *key, const char *val, size_t len)
 {
-    str_list *l = arg;
+    vmd_vm_list *l = arg;
 
     (void)val;
     (void)len;
@@ -333,48 +339,62 @@ static int vms_fn(void *arg, const char *key, const char *val, size_t len)
     return 0;
 }
 
-int vmd_vm_list(vmd_store *s, char ***out, size_t *count)
+int vmd_vm_list_new(vmd_vm_list **out, vmd_store *s)
 {
-    str_list l = {NULL, 0, 0};
+    vmd_vm_list *l;
     int err;
 
-    *out = NULL;
-    *count = 0;
+    if (out)
+        *out = NULL;
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_vm_list_new: out is NULL") : -EINVAL;
     if (s->partition_bits < 0)
         return vmd_fail(s, -ENOENT, "store not initialised: no object %s in pool %s",
                         VMD_STORE_OBJECT, s->meta_pool);
-    err = omap_each(s, VMD_VMS_OBJECT, "vm.", vms_fn, &l);
+    if (!(l = calloc(1, sizeof(*l))))
+        return vmd_fail(s, -ENOMEM, "listing VMs");
+    err = omap_each(s, VMD_VMS_OBJECT, "vm.", vms_fn, l);
     if (err == -ENOENT)
         err = 0; /* no backup yet */
     if (err) {
-        vmd_vm_list_free(l.v, l.n);
+        vmd_vm_list_free(l);
         return vmd_fail(s, err, "listing VMs (%s in pool %s)", VMD_VMS_OBJECT, s->meta_pool);
     }
-    *out = l.v;
-    *count = l.n;
+    *out = l;
     return 0;
 }
 
-void vmd_vm_list_free(char **list, size_t count)
+size_t vmd_vm_list_count(const vmd_vm_list *l)
+{
+    return l ? l->n : 0;
+}
+
+const char *vmd_vm_list_get(const vmd_vm_list *l, size_t i)
+{
+    return l && i < l->n ? l->v[i] : NULL;
+}
+
+void vmd_vm_list_free(vmd_vm_list *l)
 {
     size_t i;
 
-    if (!list)
+    if (!l)
         return;
-    for (i = 0; i < count; i++)
-        free(list[i]);
-    free(list);
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    free(l);
 }
 
-typedef struct snap_list {
+struct vmd_snap_list {
     const char *vm;
     vmd_snap_info *v;
     size_t n, cap;
-} snap_list;
+};
 
 static int snaps_fn(void *arg, const char *key, const char *val, size_t len)
 {
-    snap_list *l = arg;
+    vmd_snap_list *l = arg;
     vmd_snap_info *i;
     uint32_t snap;
 
@@ -392,21 +412,27 @@ static int snaps_fn(void *arg, const char *key, const char *val, size_t len)
     return 0;
 }
 
-int vmd_snap_list(vmd_store *s, const char *vm, vmd_snap_info **out, size_t *count)
+int vmd_snap_list_new(vmd_snap_list **out, vmd_store *s, const char *vm)
 {
-    snap_list l = {vm, NULL, 0, 0};
     char oid[VMD_CAT_OID_MAX];
+    vmd_snap_list *l;
     int err;
 
-    *out = NULL;
-    *count = 0;
+    if (out)
+        *out = NULL;
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_snap_list_new: out is NULL") : -EINVAL;
     err = vmd_cat_vm_check(s, vm);
     if (err)
         return err;
+    if (!(l = calloc(1, sizeof(*l))))
+        return vmd_fail(s, -ENOMEM, "listing the snapshots of %s", vm);
+    l->vm = vm;
     vmd_cat_oid(oid, vm);
-    err = omap_each(s, oid, "snap.", snaps_fn, &l);
+    err = omap_each(s, oid, "snap.", snaps_fn, l);
+    l->vm = NULL; /* the caller's string: not kept */
     if (err) {
-        free(l.v);
+        vmd_snap_list_free(l);
         if (err == -ENOENT)
             return vmd_fail(s, err, "unknown VM %s (no catalog %s in pool %s)", vm, oid,
                             s->meta_pool);
@@ -415,22 +441,37 @@ int vmd_snap_list(vmd_store *s, const char *vm, vmd_snap_info **out, size_t *cou
                             s->meta_pool);
         return vmd_fail(s, err, "reading catalog %s in pool %s", oid, s->meta_pool);
     }
-    *out = l.v;
-    *count = l.n;
+    *out = l;
     return 0;
 }
 
-void vmd_snap_list_free(vmd_snap_info *list)
+size_t vmd_snap_list_count(const vmd_snap_list *l)
 {
-    free(list);
+    return l ? l->n : 0;
 }
 
-int vmd_snap_get(vmd_store *s, const char *vm, uint32_t snap, vmd_snap_info *out)
+const vmd_snap_info *vmd_snap_list_get(const vmd_snap_list *l, size_t i)
+{
+    return l && i < l->n ? &l->v[i] : NULL;
+}
+
+void vmd_snap_list_free(vmd_snap_list *l)
+{
+    if (!l)
+        return;
+    free(l->v);
+    free(l);
+}
+
+int vmd_snap_get(vmd_snap_info *out, vmd_store *s, const char *vm, uint32_t snap)
 {
     char oid[VMD_CAT_OID_MAX], key[16], line[512];
     int err;
 
-    memset(out, 0, sizeof(*out));
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_snap_get: out is NULL") : -EINVAL;
     err = vmd_cat_vm_check(s, vm);
     if (err)
         return err;
@@ -450,6 +491,13 @@ int vmd_snap_get(vmd_store *s, const char *vm, uint32_t snap, vmd_snap_info *out
 }
 
 /* ---- consistency check ---- */
+
+struct vmd_check_report {
+    uint32_t next_seq;         /* the VM's next snapshot number */
+    size_t committed;          /* committed snapshots */
+    size_t norphans;           /* uncommitted numbers that left objects */
+    vmd_check_orphan *orphans; /* ascending by snap */
+};
 
 typedef struct check_ctx {
     vmd_store *s;
@@ -546,16 +594,13 @@ static int orphan_cmp(const void *a, const void *b)
     return x->snap < y->snap ? -1 : x->snap > y->snap;
 }
 
-int vmd_check(vmd_store *s, const char *vm, vmd_check_report *out)
+/* Fills out (zeroed) for VM vm, whose id is valid. */
+static int check_vm(vmd_store *s, const char *vm, vmd_check_report *out)
 {
     check_ctx c = {s, vm, 0, NULL, out};
     char oid[VMD_CAT_OID_MAX], val[32];
     int err;
 
-    memset(out, 0, sizeof(*out));
-    err = vmd_cat_vm_check(s, vm);
-    if (err)
-        return err;
     vmd_cat_oid(oid, vm);
     err = omap_get(s, oid, "next_seq", val, sizeof(val));
     if (err == -ENOENT)
@@ -577,13 +622,52 @@ int vmd_check(vmd_store *s, const char *vm, vmd_check_report *out)
     if (!err && (err = check_pool(&c, s->data, 1)))
         err = vmd_fail(s, err, "listing objects of pool %s", s->data_pool);
     free(c.committed);
-    if (err) {
-        vmd_check_report_free(out);
+    if (err)
         return err;
-    }
     if (out->norphans > 1)
         qsort(out->orphans, out->norphans, sizeof(*out->orphans), orphan_cmp);
     return 0;
+}
+
+int vmd_check(vmd_check_report **out, vmd_store *s, const char *vm)
+{
+    vmd_check_report *r;
+    int err;
+
+    if (out)
+        *out = NULL;
+    if (!out || !s)
+        return s ? vmd_fail(s, -EINVAL, "vmd_check: out is NULL") : -EINVAL;
+    if ((err = vmd_cat_vm_check(s, vm)))
+        return err;
+    if (!(r = calloc(1, sizeof(*r))))
+        return vmd_fail(s, -ENOMEM, "checking VM %s", vm);
+    if ((err = check_vm(s, vm, r))) {
+        vmd_check_report_free(r);
+        return err;
+    }
+    *out = r;
+    return 0;
+}
+
+uint32_t vmd_check_report_next_seq(const vmd_check_report *r)
+{
+    return r ? r->next_seq : 0;
+}
+
+size_t vmd_check_report_committed(const vmd_check_report *r)
+{
+    return r ? r->committed : 0;
+}
+
+size_t vmd_check_report_orphan_count(const vmd_check_report *r)
+{
+    return r ? r->norphans : 0;
+}
+
+const vmd_check_orphan *vmd_check_report_orphan(const vmd_check_report *r, size_t i)
+{
+    return r && i < r->norphans ? &r->orphans[i] : NULL;
 }
 
 void vmd_check_report_free(vmd_check_report *r)
@@ -591,6 +675,5 @@ void vmd_check_report_free(vmd_check_report *r)
     if (!r)
         return;
     free(r->orphans);
-    r->orphans = NULL;
-    r->norphans = 0;
+    free(r);
 }

@@ -48,6 +48,15 @@ int vmd_cat_latest(vmd_store *s, const char *vm, uint32_t *snap);
 /* Writes snap.N: the commit. */
 int vmd_cat_commit(vmd_store *s, const vmd_snap_info *info);
 
+/*
+ * Calls fn for every omap key of oid (meta pool) starting with prefix, in key
+ * order, paged; a non-zero return of fn stops the walk and is returned.
+ * -ENOENT: no such object. Reports nothing (the caller names the object).
+ */
+typedef int (*vmd_cat_omap_fn)(void *arg, const char *key, const char *val, size_t len);
+int vmd_cat_omap_each(vmd_store *s, const char *oid, const char *prefix, vmd_cat_omap_fn fn,
+                      void *arg);
+
 /* Formats / parses the plain-text catalog line. parse: 0 or -EIO. */
 void vmd_cat_format(const vmd_snap_info *info, char *buf, size_t cap);
 int vmd_cat_parse(vmd_snap_info *out, const char *line, size_t len);

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     so.on_error = on_error;
     if (vmd_store_open(&s, &so))
         return 1;
-    err = vmd_backup(s, argv[2], argv[1], NULL, &i);
+    err = vmd_backup(&i, s, argv[2], argv[1], NULL);
     if (!err) {
         const vmd_snap_stats *st = &i.stats;
         printf("backup  snap %u parent %u: %.1f MB in %.2f s = %.1f MB/s; read %.1f MB, "

@@ -205,7 +205,7 @@ static int backup_file(const char *vm, const char *name, const vmd_backup_opts *
     char path[128];
 
     path_of(path, sizeof(path), name);
-    return vmd_backup(store, vm, path, o, info);
+    return vmd_backup(info, store, vm, path, o);
 }
 
 static int restore_check(const char *vm, uint32_t snap, const uint8_t *want, uint64_t off,
@@ -255,7 +255,7 @@ static void test_full_backup_restore(void)
     CU_ASSERT(first.stats.containers >= 1);
     CU_ASSERT(first.stats.peak_rss > 0);
     CU_ASSERT_EQUAL(restore_check(VM, 1, img, 0, 0), 0);
-    CU_ASSERT_EQUAL(vmd_snap_get(store, VM, 1, &got), 0);
+    CU_ASSERT_EQUAL(vmd_snap_get(&got, store, VM, 1), 0);
     CU_ASSERT_EQUAL(got.stats.new_bytes, first.stats.new_bytes);
     CU_ASSERT_EQUAL(got.size, IMG_SIZE);
 }
@@ -358,45 +358,50 @@ static void test_range_restore(void)
 
 static void test_listing(void)
 {
-    vmd_snap_info *list = NULL;
-    char **vms = NULL;
+    vmd_snap_list *list = NULL;
+    vmd_vm_list *vms = NULL;
     size_t n = 0, i;
     int found = 0;
 
     if (!store || !first.snap)
         return;
-    CU_ASSERT_EQUAL(vmd_snap_list(store, VM, &list, &n), 0);
+    CU_ASSERT_EQUAL(vmd_snap_list_new(&list, store, VM), 0);
+    n = vmd_snap_list_count(list);
     CU_ASSERT_EQUAL(n, 3);
     for (i = 0; i < n; i++) {
-        CU_ASSERT_EQUAL(list[i].snap, i + 1);
-        CU_ASSERT_EQUAL(list[i].parent, i);
-        CU_ASSERT_STRING_EQUAL(list[i].vm, VM);
+        const vmd_snap_info *si = vmd_snap_list_get(list, i);
+        CU_ASSERT_EQUAL(si->snap, i + 1);
+        CU_ASSERT_EQUAL(si->parent, i);
+        CU_ASSERT_STRING_EQUAL(si->vm, VM);
     }
+    CU_ASSERT_PTR_NULL(vmd_snap_list_get(list, n));
     vmd_snap_list_free(list);
-    CU_ASSERT_EQUAL(vmd_vm_list(store, &vms, &n), 0);
+    CU_ASSERT_EQUAL(vmd_vm_list_new(&vms, store), 0);
+    n = vmd_vm_list_count(vms);
     for (i = 0; i < n; i++)
-        found |= strcmp(vms[i], VM) == 0;
+        found |= strcmp(vmd_vm_list_get(vms, i), VM) == 0;
     CU_ASSERT(found);
-    vmd_vm_list_free(vms, n);
+    CU_ASSERT_PTR_NULL(vmd_vm_list_get(vms, n));
+    vmd_vm_list_free(vms);
 }
 
 static void test_unknown(void)
 {
     vmd_snap_info info;
-    vmd_snap_info *list = NULL;
-    size_t n = 0;
+    vmd_snap_list *list = NULL;
     char path[128];
 
     if (!store)
         return;
     path_of(path, sizeof(path), "x.img");
-    CU_ASSERT_EQUAL(vmd_snap_get(store, "no-such-vm", 1, &info), -ENOENT);
-    CU_ASSERT_EQUAL(vmd_snap_get(store, VM, 99, &info), -ENOENT);
-    CU_ASSERT_EQUAL(vmd_snap_list(store, "no-such-vm", &list, &n), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, store, "no-such-vm", 1), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, store, VM, 99), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_snap_list_new(&list, store, "no-such-vm"), -ENOENT);
+    CU_ASSERT_PTR_NULL(list);
     CU_ASSERT_EQUAL(vmd_restore(store, "no-such-vm", 1, path, NULL), -ENOENT);
     CU_ASSERT_EQUAL(vmd_restore(store, VM, 99, path, NULL), -ENOENT);
-    CU_ASSERT_EQUAL(vmd_backup(store, VM, "/nonexistent/disk.img", NULL, NULL), -ENOENT);
-    CU_ASSERT_EQUAL(vmd_backup(store, "bad/vm", path, NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(NULL, store, VM, "/nonexistent/disk.img", NULL), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_backup(NULL, store, "bad/vm", path, NULL), -EINVAL);
 }
 
 static void test_busy(void)
@@ -468,18 +473,19 @@ static void test_bad_dirty_map(void)
 
 static void test_check(void)
 {
-    vmd_check_report rep;
+    vmd_check_report *rep = NULL;
+    const vmd_check_orphan *o;
     const char *key = "next_seq", *val = "6";
     size_t len = 1;
     rados_write_op_t op;
 
     if (!store || !first.snap)
         return;
-    CU_ASSERT_EQUAL(vmd_check(store, VM, &rep), 0);
-    CU_ASSERT_EQUAL(rep.next_seq, 4);
-    CU_ASSERT_EQUAL(rep.committed, 3);
-    CU_ASSERT_EQUAL(rep.norphans, 0);
-    vmd_check_report_free(&rep);
+    CU_ASSERT_EQUAL(vmd_check(&rep, store, VM), 0);
+    CU_ASSERT_EQUAL(vmd_check_report_next_seq(rep), 4);
+    CU_ASSERT_EQUAL(vmd_check_report_committed(rep), 3);
+    CU_ASSERT_EQUAL(vmd_check_report_orphan_count(rep), 0);
+    vmd_check_report_free(rep);
     /* What a backup killed after allocating 4 and 5 and writing some objects leaves. */
     op = rados_create_write_op();
     rados_write_op_omap_set(op, &key, &val, &len, 1);
@@ -488,14 +494,17 @@ static void test_check(void)
     CU_ASSERT_EQUAL(rados_write_full(meta, "r." VM ".00000005", "x", 1), 0);
     CU_ASSERT_EQUAL(rados_write_full(data, "c." VM ".0000000005000000", "x", 1), 0);
     CU_ASSERT_EQUAL(rados_write_full(data, "c." VM ".0000000005000001", "x", 1), 0);
-    CU_ASSERT_EQUAL(vmd_check(store, VM, &rep), 0);
-    CU_ASSERT_EQUAL(rep.next_seq, 6);
-    CU_ASSERT_EQUAL_FATAL(rep.norphans, 1);
-    CU_ASSERT_EQUAL(rep.orphans[0].snap, 5);
-    CU_ASSERT_EQUAL(rep.orphans[0].recipe, 1);
-    CU_ASSERT_EQUAL(rep.orphans[0].containers, 2);
-    vmd_check_report_free(&rep);
-    CU_ASSERT_EQUAL(vmd_check(store, "no-such-vm", &rep), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_check(&rep, store, VM), 0);
+    CU_ASSERT_EQUAL(vmd_check_report_next_seq(rep), 6);
+    CU_ASSERT_EQUAL_FATAL(vmd_check_report_orphan_count(rep), 1);
+    o = vmd_check_report_orphan(rep, 0);
+    CU_ASSERT_EQUAL(o->snap, 5);
+    CU_ASSERT_EQUAL(o->recipe, 1);
+    CU_ASSERT_EQUAL(o->containers, 2);
+    CU_ASSERT_PTR_NULL(vmd_check_report_orphan(rep, 1));
+    vmd_check_report_free(rep);
+    CU_ASSERT_EQUAL(vmd_check(&rep, store, "no-such-vm"), -ENOENT);
+    CU_ASSERT_PTR_NULL(rep);
 }
 
 static void test_next_backup_after_orphans(void)
@@ -536,6 +545,164 @@ static void test_corrupt_container(void)
     fprintf(stderr, "    (message: %s)\n", last_error);
 }
 
+/* Every public function answers NULL arguments with -EINVAL, without a crash. */
+static void test_null_arguments(void)
+{
+    vmd_snap_info info;
+    vmd_class_info ci;
+    vmd_cds_info cds;
+    vmd_cds_update_result ur;
+    vmd_vm_list *vl = (vmd_vm_list *)1;
+    vmd_snap_list *sl = (vmd_snap_list *)1;
+    vmd_check_report *cr = (vmd_check_report *)1;
+    vmd_stats_report *st = (vmd_stats_report *)1;
+    char path[128];
+
+    if (!store)
+        return;
+    path_of(path, sizeof(path), "null.img");
+    CU_ASSERT_EQUAL(vmd_store_open(NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_init(NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_partitions(NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_class_info(NULL, store), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_class_info(&ci, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_inspect(NULL, store, "vmd.store", VMD_FORMAT_PLAIN), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_inspect(stdout, NULL, "vmd.store", VMD_FORMAT_PLAIN), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_inspect(stdout, store, NULL, VMD_FORMAT_PLAIN), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(&info, NULL, VM, path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, NULL, path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, VM, NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_restore(NULL, VM, 1, path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_restore(store, NULL, 1, path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_restore(store, VM, 1, NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_vm_list_new(NULL, store), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_vm_list_new(&vl, NULL), -EINVAL);
+    CU_ASSERT_PTR_NULL(vl);
+    CU_ASSERT_EQUAL(vmd_snap_list_new(&sl, store, NULL), -EINVAL);
+    CU_ASSERT_PTR_NULL(sl);
+    CU_ASSERT_EQUAL(vmd_snap_get(NULL, store, VM, 1), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, store, NULL, 1), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_check(&cr, store, NULL), -EINVAL);
+    CU_ASSERT_PTR_NULL(cr);
+    CU_ASSERT_EQUAL(vmd_cds_show(NULL, store), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_cds_show(&cds, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_cds_update(&ur, NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_stats(NULL, store, NULL, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_stats(&st, NULL, NULL, NULL), -EINVAL);
+    CU_ASSERT_PTR_NULL(st);
+    /* Accessors and _free of NULL handles. */
+    CU_ASSERT_EQUAL(vmd_vm_list_count(NULL), 0);
+    CU_ASSERT_PTR_NULL(vmd_vm_list_get(NULL, 0));
+    CU_ASSERT_EQUAL(vmd_snap_list_count(NULL), 0);
+    CU_ASSERT_PTR_NULL(vmd_snap_list_get(NULL, 0));
+    CU_ASSERT_EQUAL(vmd_check_report_orphan_count(NULL), 0);
+    CU_ASSERT_PTR_NULL(vmd_check_report_orphan(NULL, 0));
+    CU_ASSERT_PTR_NULL(vmd_stats_report_store(NULL));
+    CU_ASSERT_PTR_NULL(vmd_stats_report_vm(NULL, 0));
+    vmd_vm_list_free(NULL);
+    vmd_snap_list_free(NULL);
+    vmd_check_report_free(NULL);
+    vmd_stats_report_free(NULL);
+    vmd_store_close(NULL);
+    vmd_store_opts_init(NULL);
+}
+
+/* Invalid values: bad VM ids, options out of range, names vmdedup does not use. */
+static void test_invalid_values(void)
+{
+    vmd_snap_info info;
+    vmd_init_opts io;
+    vmd_stats_opts so;
+    vmd_cds_update_opts uo;
+    vmd_stats_report *st = NULL;
+    vmd_check_report *cr = NULL;
+    char path[128], long_vm[VMD_VM_ID_MAX + 2];
+    FILE *devnull = fopen("/dev/null", "w");
+
+    if (!store || !devnull) {
+        if (devnull)
+            fclose(devnull);
+        return;
+    }
+    memset(long_vm, 'a', sizeof(long_vm) - 1);
+    long_vm[sizeof(long_vm) - 1] = '\0';
+    path_of(path, sizeof(path), "base.img");
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, "", path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, long_vm, path, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, VM, "/dev/null", NULL), -EINVAL); /* not a file */
+    CU_ASSERT_EQUAL(vmd_backup(&info, store, VM, dir, NULL), -EINVAL);         /* a directory */
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, store, "bad vm", 1), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, store, VM, 0), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_check(&cr, store, "bad/vm"), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_stats(&st, store, "no-such-vm", NULL), -ENOENT);
+    CU_ASSERT_PTR_NULL(st);
+    vmd_stats_opts_init(&so);
+    so.osd_failure = 1.5;
+    CU_ASSERT_EQUAL(vmd_stats(&st, store, NULL, &so), -EINVAL);
+    vmd_cds_update_opts_init(&uo);
+    uo.top_percent = 101;
+    CU_ASSERT_EQUAL(vmd_cds_update(NULL, store, &uo), -EINVAL);
+    vmd_init_opts_init(&io);
+    io.partitions = 1000;
+    CU_ASSERT_EQUAL(vmd_store_init(store, &io), -EINVAL);
+    vmd_init_opts_init(&io);
+    io.chunk_avg = 3000;
+    CU_ASSERT_EQUAL(vmd_store_init(store, &io), -EINVAL);
+    vmd_init_opts_init(&io);
+    io.zstd_level = 20;
+    CU_ASSERT_EQUAL(vmd_store_init(store, &io), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_init(store, NULL), -EEXIST);
+    CU_ASSERT_EQUAL(vmd_store_inspect(devnull, store, "foo.bar", VMD_FORMAT_PLAIN), -EINVAL);
+    CU_ASSERT_EQUAL(vmd_store_inspect(devnull, store, "r." VM ".00000099", VMD_FORMAT_PLAIN),
+                    -ENOENT);
+    CU_ASSERT_EQUAL(vmd_store_inspect(devnull, store, "vm.no-such-vm", VMD_FORMAT_JSON), -ENOENT);
+    fclose(devnull);
+}
+
+/* A store whose namespace was never initialised: -ENOENT from everything but init. */
+static void test_uninitialised(void)
+{
+    vmd_store_opts opts;
+    vmd_store *s = NULL;
+    vmd_snap_info info;
+    vmd_class_info ci;
+    vmd_cds_info cds;
+    vmd_vm_list *vl = NULL;
+    vmd_snap_list *sl = NULL;
+    vmd_check_report *cr = NULL;
+    vmd_stats_report *st = NULL;
+    char ns[96], path[128];
+
+    if (!store)
+        return;
+    snprintf(ns, sizeof(ns), "%s-uninit", nspace);
+    vmd_store_opts_init(&opts);
+    opts.conf = getenv("CEPH_CONF");
+    opts.nspace = ns;
+    opts.on_error = on_error;
+    CU_ASSERT_EQUAL_FATAL(vmd_store_open(&s, &opts), 0);
+    path_of(path, sizeof(path), "base.img");
+    CU_ASSERT_EQUAL(vmd_store_partitions(s), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_store_class_info(&ci, s), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_backup(&info, s, VM, path, NULL), -ENOENT);
+    CU_ASSERT(strstr(last_error, "not initialised") != NULL);
+    CU_ASSERT_EQUAL(vmd_restore(s, VM, 1, path, NULL), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_vm_list_new(&vl, s), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_snap_list_new(&sl, s, VM), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_snap_get(&info, s, VM, 1), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_check(&cr, s, VM), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_cds_show(&cds, s), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_cds_update(NULL, s, NULL), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_stats(&st, s, NULL, NULL), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_store_inspect(stdout, s, "vmd.store", VMD_FORMAT_PLAIN), -ENOENT);
+    vmd_store_close(s);
+    opts.meta_pool = "no-such-pool.meta";
+    s = (vmd_store *)1;
+    CU_ASSERT_EQUAL(vmd_store_open(&s, &opts), -ENOENT);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(strstr(last_error, "no-such-pool.meta") != NULL);
+}
+
 int main(void)
 {
     static const vmd_test_case cases[] = {
@@ -551,6 +718,9 @@ int main(void)
         {"check reports what interrupted backups left", test_check},
         {"a backup after orphans takes the next number", test_next_backup_after_orphans},
         {"corrupted container byte: restore -EIO naming the object", test_corrupt_container},
+        {"NULL arguments: -EINVAL", test_null_arguments},
+        {"invalid values: -EINVAL, unknown objects: -ENOENT", test_invalid_values},
+        {"a store not initialised: -ENOENT", test_uninitialised},
         {NULL, NULL},
     };
     int rc = vmd_test_main("backup_api", cases);

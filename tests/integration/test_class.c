@@ -157,13 +157,13 @@ static void test_library_init_and_class_info(void)
     CU_ASSERT_EQUAL_FATAL(vmd_store_open(&s, &opts), 0);
 
     /* Before init: the settings object is missing, and the message says so. */
-    CU_ASSERT_EQUAL(vmd_store_class_info(s, &info), -ENOENT);
+    CU_ASSERT_EQUAL(vmd_store_class_info(&info, s), -ENOENT);
     CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "vmdedup init"));
 
     CU_ASSERT_EQUAL(vmd_store_partitions(s), -ENOENT);
     CU_ASSERT_EQUAL(vmd_store_init(s, NULL), 0);
     CU_ASSERT_EQUAL(vmd_store_partitions(s), VMD_DEFAULT_PARTITIONS);
-    CU_ASSERT_EQUAL(vmd_store_class_info(s, &info), 0);
+    CU_ASSERT_EQUAL(vmd_store_class_info(&info, s), 0);
     CU_ASSERT_STRING_EQUAL(info.name, "vmdedup");
     CU_ASSERT_STRING_EQUAL(info.version, "0.1.0");
     CU_ASSERT_EQUAL(info.compatible, 1);
