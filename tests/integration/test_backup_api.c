@@ -18,7 +18,11 @@
 
 #include <rados/librados.h>
 
+#include "cluster.h"
+#include "rng.h"
+#include "chunks.h"
 #include "vmd_test.h"
+#include "vmd_test_cluster.h"
 #include "vmdedup/vmdedup.h"
 
 #define MIB        (1024u * 1024u)
@@ -32,15 +36,10 @@ static rados_t cluster;
 static rados_ioctx_t meta, data;
 static char nspace[64];
 static char dir[64];
-static char last_error[512];
 static uint8_t *img; /* the current image's bytes */
 
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    snprintf(last_error, sizeof(last_error), "%s", msg);
-}
+/* The library's last message: the stores here are opened by cluster.h. */
+#define last_error vmd_test_last_error
 
 /* ---- data ---- */
 
@@ -48,35 +47,21 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return vmd_test_xorshift64(&rng_state);
 }
 
 static void fill_text(uint8_t *p, size_t n)
 {
-    static const char *words[] = {"the ",  "backup ", "segment ", "chunk ", "of ",
-                                  "a ",    "disk ",   "xen ",     "ceph ",  "\n",
-                                  "vm42 ", "etc ",    "usr/lib ", "0x1f ",  "daily "};
-    size_t i = 0;
+    static const char *const words[] = {"the ",  "backup ", "segment ", "chunk ", "of ",
+                                        "a ",    "disk ",   "xen ",     "ceph ",  "\n",
+                                        "vm42 ", "etc ",    "usr/lib ", "0x1f ",  "daily "};
 
-    while (i < n) {
-        const char *w = words[rng() % 15];
-        size_t l = strlen(w);
-        if (l > n - i)
-            l = n - i;
-        memcpy(p + i, w, l);
-        i += l;
-    }
+    vmd_test_fill_words(p, n, words, 15, &rng_state);
 }
 
 static void fill_random(uint8_t *p, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        p[i] = (uint8_t)rng();
+    vmd_test_fill_xorshift(p, n, &rng_state);
 }
 
 /* The base image: per 1 MiB block, zero / random / text / a copy of an earlier block. */
@@ -140,30 +125,16 @@ static void path_of(char *out, size_t cap, const char *name)
 
 static int need_store(void)
 {
-    vmd_store_opts opts;
-    int err;
-
     if (store)
         return 1;
-    if (!getenv("CEPH_CONF")) {
-        CU_FAIL("CEPH_CONF is not set: integration tests need the throwaway cluster");
+    if (!vmd_test_have_cluster())
         return 0;
-    }
-    snprintf(nspace, sizeof(nspace), "test-bk-%d-%ld", (int)getpid(), (long)time(NULL));
-    vmd_store_opts_init(&opts);
-    opts.conf = getenv("CEPH_CONF");
-    opts.nspace = nspace;
-    opts.on_error = on_error;
-    err = vmd_store_open(&store, &opts);
-    if (!err)
-        err = vmd_store_init(store, NULL);
-    if (err) {
-        fprintf(stderr, "opening the store: %s (%s)\n", strerror(-err), last_error);
+    vmd_test_nspace(nspace, sizeof(nspace), "test-bk");
+    if (vmd_test_store_open(&store, nspace, 1, NULL, NULL) != 0) {
         CU_FAIL("cannot use the throwaway cluster");
         return 0;
     }
-    if (rados_create(&cluster, NULL) || rados_conf_read_file(cluster, getenv("CEPH_CONF")) ||
-        rados_connect(cluster) || rados_ioctx_create(cluster, "vmd.meta", &meta) ||
+    if (vmd_test_rados_connect(&cluster) || rados_ioctx_create(cluster, "vmd.meta", &meta) ||
         rados_ioctx_create(cluster, "vmd.data", &data)) {
         CU_FAIL("cannot open a second librados handle");
         return 0;
