@@ -41,8 +41,7 @@ int vmd_test_idx_reply(mem_obj *m, vmd_idx_target t, const uint8_t *op_id, uint8
     req.t = t;
     memcpy(req.op_id, op_id, VMD_OP_ID_SIZE);
     if (vmd_idx_reply_req_encode(&req, &in, &inlen) != 0) {
-        fprintf(stderr, "vmd_test_idx_reply: target %u/%u does not encode\n", t.bits,
-                t.partition);
+        fprintf(stderr, "vmd_test_idx_reply: target %u/%u does not encode\n", t.bits, t.partition);
         abort(); /* a broken test, not a result */
     }
     rc = mem_obj_call(m, vmd_m_idx_reply, in, inlen, out, outlen);
