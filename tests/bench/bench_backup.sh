@@ -34,8 +34,10 @@
 #        VMD_BENCH_OSDS  OSDs of the cluster (default 3; 1: every pool has one copy,
 #                       about a third of the memory, for large sizes on small machines)
 # Needs /usr/bin/time (Debian package `time`, in ceph-conf/install-deps).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_bench_init bench_backup
+root=$vmd_root
 build=$(cd "${1:-$root/build}" && pwd)
 shift || true
 sizes=("$@")
@@ -49,10 +51,6 @@ osds=${VMD_BENCH_OSDS:-3}
 threads=()
 [ -n "${VMD_BENCH_THREADS:-}" ] && threads=(--threads "$VMD_BENCH_THREADS")
 
-die() {
-    echo "bench_backup: $*" >&2
-    exit 1
-}
 [ -x "$vmdedup" ] || die "no $vmdedup: build first (cmake --build $build)"
 [ -x "$gen" ] || die "no $gen: build first (cmake --build $build)"
 [ -x /usr/bin/time ] || die "/usr/bin/time missing: apt-get install time (or ceph-conf/install-deps)"
@@ -60,7 +58,7 @@ die() {
 
 mkdir -p "$work"
 cleanup() {
-    "$root/ceph-conf/vmd-cluster" stop "$cluster" >/dev/null 2>&1 || true
+    vmd_cluster_stop "$cluster"
     if [ "${VMD_BENCH_KEEP:-0}" != 1 ]; then
         rm -rf "$work"
     fi
@@ -71,16 +69,10 @@ trap cleanup EXIT
 # memstore cap per OSD of 55% of the available memory over the OSDs, unless given.
 start_cluster() {
     local avail_kb memstore
-    avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+    avail_kb=$(vmd_avail_kb)
     memstore=${VMD_BENCH_MEMSTORE:-$((avail_kb * 1024 * 55 / 100 / osds))}
     echo "== cluster: $osds memstore OSD(s) of $((memstore >> 20)) MiB in $cluster"
-    "$root/ceph-conf/vmd-cluster" start "$cluster" --osds "$osds" --class-dir "$build/cls" \
-        --memstore-bytes "$memstore" >"$work/cluster-start.log" 2>&1 ||
-        {
-            cat "$work/cluster-start.log" >&2
-            die "the cluster did not start"
-        }
-    eval "$("$root/ceph-conf/vmd-cluster" env "$cluster")"
+    vmd_cluster_start "$cluster" "$osds" "$memstore" "$build/cls"
     "$vmdedup" --namespace "$ns" init >/dev/null
 }
 
@@ -96,7 +88,7 @@ timed() {
     # Memory guard: the OSDs grow with the data; below 1 GiB available, stop the command
     # (by pid: the child of this time process) before the OOM killer picks a victim.
     while kill -0 "$tpid" 2>/dev/null; do
-        if [ "$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)" -lt 1048576 ]; then
+        if [ "$(vmd_avail_kb)" -lt 1048576 ]; then
             echo "bench_backup: less than 1 GiB of memory available: stopping $label" >&2
             for cpid in $(ps -o pid= --ppid "$tpid"); do
                 kill "$cpid" 2>/dev/null || true
@@ -112,17 +104,14 @@ timed() {
         cat "$work/cmd.err" >&2
         die "$label failed (exit $rc): $*"
     fi
-    local wall user sys rss
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
-            for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$tf")
-    user=$(awk -F': ' '/User time/ { print $2 }' "$tf")
-    sys=$(awk -F': ' '/System time/ { print $2 }' "$tf")
-    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tf")
+    local wall cpu rss
+    vmd_time_read "$tf"
+    wall=$T_wall cpu=$T_cpu rss=$T_rss
     local read new stored
     read=$(jget bytes_read "$json") new=$(jget new_bytes "$json") stored=$(jget stored_bytes "$json")
-    rows+=("$(awk -v l="$label" -v sz="$size" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
+    rows+=("$(awk -v l="$label" -v sz="$size" -v w="$wall" -v cpu="$cpu" -v r="$rss" \
         -v rd="$read" -v nw="$new" -v st="$stored" 'BEGIN {
-            cpu = u + s; gb = sz / 1e9
+            gb = sz / 1e9
             printf "| %-18s | %7.1f | %8.1f | %7.1f | %8.2f | %8.1f | %9s | %9s | %9s |",
                 l, w, (w > 0 ? sz / 1e6 / w : 0), cpu, cpu / gb, r / 1024,
                 (rd == "" ? "-" : sprintf("%.1f", rd / 1048576)),
@@ -133,7 +122,7 @@ timed() {
 
 # jget KEY FILE: the number after "KEY": in a json file (empty if absent).
 jget() {
-    grep -o "\"$1\":[0-9.]*" "$2" 2>/dev/null | head -1 | cut -d: -f2 || true
+    vmd_jnum "$1" "$2"
 }
 
 # bytes SIZE: a vmd-gen size in bytes.
@@ -160,7 +149,7 @@ for size in "${sizes[@]}"; do
     else # one copy of everything
         need=$(($(bytes_of "$size") * 14 / 10 + (1 << 30)))
     fi
-    avail=$(($(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) * 1024))
+    avail=$(($(vmd_avail_kb) * 1024))
     if [ "$need" -gt "$avail" ]; then
         echo "== $size: skipped: needs about $((need >> 20)) MiB of memory, $((avail >> 20)) MiB available"
         rows+=("$(printf '| %-18s | skipped: needs ~%d MiB of memory, %d MiB available |' \

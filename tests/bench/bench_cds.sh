@@ -62,18 +62,15 @@
 #   VMD_BENCH_OSDS [1]                 memstore OSDs of the cluster
 #   VMD_BENCH_OSD_RSS_MAX [6144]       MiB: the run stops if the OSDs grow beyond it
 # Needs /usr/bin/time, python3 (json) and the rados command (ceph-conf/install-deps).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_bench_init bench_cds
+root=$vmd_root
 build=$root/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
     build=$1
     shift
 fi
-die() {
-    echo "bench_cds: $*" >&2
-    exit 1
-}
-say() { echo "== $*" >&2; }
 [ -d "$build" ] || die "no build directory $build"
 build=$(cd "$build" && pwd)
 doc=1 keep=0 note=""
@@ -108,7 +105,6 @@ cluster=$work/cluster
 vmdedup=$build/client/vmdedup
 gen=$build/tests/vmd-gen
 lookup=$build/tests/bench_cds_lookup
-export LC_ALL=C
 
 [ "$vms" -ge 4 ] 2>/dev/null || die "VMD_CDS_VMS must be a number >= 4 (2 training VMs at least: popularity needs 2 VMs)"
 [ "$snaps" -ge 1 ] 2>/dev/null || die "VMD_CDS_SNAPS must be a number >= 1"
@@ -130,10 +126,7 @@ command -v rados >/dev/null || die "the rados command is missing (ceph-conf/inst
 rm -rf "$work"
 mkdir -p "$work" "$fleet_cache"
 cleanup() {
-    if [ -e "$cluster/ceph.conf" ]; then
-        "$root/ceph-conf/vmd-cluster" stop "$cluster" >/dev/null 2>&1 ||
-            echo "bench_cds: stopping the cluster in $cluster failed" >&2
-    fi
+    vmd_cluster_stop "$cluster"
     [ "$keep" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -142,10 +135,7 @@ trap cleanup EXIT
 gen_args=(--seed "$seed" --vms "$vms" --snaps "$snaps" --size "$size" --families "$families"
     --rate "$rate" --popular "$popular" --zipf "$zipf")
 [ -z "$zipf_head" ] || gen_args+=(--zipf-head "$zipf_head")
-key=$({
-    echo "${gen_args[*]}"
-    cat "$root/tests/gen/vmd-gen.c"
-} | sha256sum | cut -c1-12)
+key=$(vmd_gen_key "${gen_args[@]}")
 fleet=$fleet_cache/cds-v$vms-k$snaps-$size-s$seed-$key
 if [ ! -e "$fleet/.done" ]; then
     say "generating the fleet: vmd-gen fleet ${gen_args[*]}"
@@ -188,7 +178,7 @@ say "reference figures: vmd-gen stats"
 ref() { awk -F= -v k="$1" '$1 == k { print $2 }' "$work/ref.txt"; }
 
 # --- the cluster ----------------------------------------------------------------------
-avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+avail_kb() { vmd_avail_kb; }
 osd_rss_kb() { # resident memory of the cluster's OSDs now (VmRSS) or at peak (VmHWM)
     local f pid kb total=0
     for f in "$cluster"/run/osd*.pid; do
@@ -210,12 +200,7 @@ need=$(($(ref perfect_dedup_bytes) * 35 / 10240 + osds * 314572 + 1048576))
     die "the fleet needs about $((need >> 10)) MiB, above VMD_BENCH_OSD_RSS_MAX=$osd_rss_max MiB: make it smaller"
 memstore=$(($(ref perfect_dedup_bytes) * 4 + (1 << 30))) # an accounting cap, not allocated
 say "cluster: $osds memstore OSD(s) of $((memstore >> 20)) MiB in $cluster"
-"$root/ceph-conf/vmd-cluster" start "$cluster" --osds "$osds" --class-dir "$build/cls" \
-    --memstore-bytes "$memstore" >"$work/cluster-start.log" 2>&1 || {
-    tail -n 20 "$work/cluster-start.log" >&2
-    die "the cluster did not start"
-}
-eval "$("$root/ceph-conf/vmd-cluster" env "$cluster")"
+vmd_cluster_start "$cluster" "$osds" "$memstore" "$build/cls"
 
 # timed OUT ERR CMD...: CMD under /usr/bin/time -v; sets T_wall, T_rss (KiB).
 # Memory guard: below 1 GiB available, or the OSDs above VMD_BENCH_OSD_RSS_MAX, CMD is
@@ -242,9 +227,7 @@ timed() {
         tail -n 20 "$err" >&2
         die "failed (exit $rc): $*"
     fi
-    T_wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
-            for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$tf")
-    T_rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tf")
+    vmd_time_read "$tf"
 }
 
 # jq-like: jval FILE EXPR, EXPR a python expression over `j` (the parsed json)
@@ -473,25 +456,6 @@ cat "$report"
 
 # --- into docs/benchmarks.md: only the block between the markers ------------------------
 if [ "$doc" = 1 ]; then
-    md=$root/docs/benchmarks.md
-    heading="## Common data set: size sweep"
-    [ -e "$md" ] || die "no $md"
-    if ! grep -qxF "$heading" "$md"; then
-        printf '\n%s\n\n%s\n' "$heading" \
-            "Written by \`tests/bench/bench_cds.sh\` (its header comment has the details)." >>"$md"
-    fi
-    tmp=$(mktemp "$md.XXXXXX")
-    awk -v heading="$heading" -v begin="<!-- bench_cds begin" -v end="<!-- bench_cds end -->" \
-        -v report="$report" '
-        function emit(   l) { while ((getline l < report) > 0) print l; close(report); done = 1 }
-        index($0, begin) == 1 { skip = 1; emit(); next }
-        skip && $0 == end { skip = 0; next }
-        skip { next }
-        $0 == heading { insec = 1; print; last = $0; next }
-        insec && /^## / && !done { if (last != "") print ""; emit(); print ""; insec = 0 }
-        { print; last = $0 }
-        END { if (!done) { if (last != "") print ""; emit() } }
-    ' "$md" >"$tmp" || die "updating $md failed"
-    cat "$tmp" >"$md" && rm -f "$tmp"
-    echo "bench_cds: table written into $md ($heading)" >&2
+    vmd_doc_splice "## Common data set: size sweep" bench_cds "$report" \
+        "Written by \`tests/bench/bench_cds.sh\` (its header comment has the details)."
 fi

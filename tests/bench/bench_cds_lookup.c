@@ -34,36 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "cds/cds.h"
+#include "rng.h"
 
 #define QUERIES    (1u << 18) /* fingerprints per query array */
 #define MAX_SIZES  32
 #define MAX_THREAD 64
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void random_fp(uint8_t fp[32], uint64_t *s)
 {
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        uint64_t x = splitmix64(s);
-        memcpy(fp + 8 * i, &x, 8);
-    }
-}
-
-static double thread_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    vmd_test_fill_splitmix(fp, 32, s);
 }
 
 typedef struct job {
@@ -86,7 +67,7 @@ static void *run_job(void *p)
     double t0;
 
     vmd_cds_thread_online();
-    t0 = thread_cpu();
+    t0 = vmd_test_thread_cpu();
     for (k = 0; k < j->lookups; k++) {
         int got = vmd_cds_find(j->c, j->q[i], &loc);
         if (j->want) {
@@ -99,7 +80,7 @@ static void *run_job(void *p)
         if (++i == QUERIES)
             i = 0;
     }
-    j->seconds = thread_cpu() - t0;
+    j->seconds = vmd_test_thread_cpu() - t0;
     vmd_cds_thread_offline();
     j->wrong = wrong;
     j->sink = sink;
@@ -246,7 +227,7 @@ int main(int argc, char **argv)
         }
         /* queries: hits in random order (with the index each must return), then misses */
         for (i = 0; i < QUERIES; i++) {
-            uint64_t k = splitmix64(&s) % n;
+            uint64_t k = vmd_test_splitmix64(&s) % n;
             memcpy(hitq[i], e[k].fp, 32);
             random_fp(missq[i], &s);
             want[i] = (uint32_t)k; /* entries are numbered in the order they were added */

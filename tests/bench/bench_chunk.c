@@ -33,41 +33,10 @@
 
 #include "chunk/chunker.h"
 #include "chunk/fingerprint.h"
+#include "rng.h"
+#include "timing.h"
 
 #define MB 1e6
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/*
- * CPU time of this thread: `openssl speed` also counts CPU (user) time by
- * default, so both sides are measured alike, and a busy machine (other
- * processes taking the CPU away) does not count against either.
- */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void fill_random(uint8_t *p, size_t len, uint64_t *s)
-{
-    uint64_t v;
-    size_t i;
-
-    for (i = 0; i + 8 <= len; i += 8) {
-        v = splitmix64(s);
-        memcpy(p + i, &v, 8);
-    }
-    for (; i < len; i++)
-        p[i] = (uint8_t)splitmix64(s);
-}
 
 /* Text-like bytes: words from a small vocabulary (Zipf-ish), spaces, newlines. */
 static void fill_text(uint8_t *p, size_t len, uint64_t *s)
@@ -82,7 +51,7 @@ static void fill_text(uint8_t *p, size_t len, uint64_t *s)
     uint64_t r;
 
     while (i < len) {
-        r = splitmix64(s);
+        r = vmd_test_splitmix64(s);
         k = (r & 0xff) < 160 ? (r >> 8) % 16 : (r >> 8) % 40; /* frequent words more often */
         n = strlen(words[k]);
         if (n > len - i)
@@ -102,13 +71,13 @@ static void fill_mix(uint8_t *p, size_t len, uint64_t *s)
 
     for (off = 0; off < len; off += n) {
         n = len - off < run ? len - off : run;
-        kind = (unsigned)(splitmix64(s) % 10);
+        kind = (unsigned)(vmd_test_splitmix64(s) % 10);
         if (kind < 4)
             fill_text(p + off, n, s);
         else if (kind < 7)
             memset(p + off, 0, n);
         else
-            fill_random(p + off, n, s);
+            vmd_test_fill_splitmix(p + off, n, s);
     }
 }
 
@@ -182,12 +151,12 @@ static double measure(bench *b, enum mode m, const uint8_t *data, size_t len, in
     int r, err;
 
     for (r = 0; r < reps; r++) {
-        t = now();
+        t = vmd_test_thread_cpu();
         if ((err = run(b, m, data, len))) {
             fprintf(stderr, "bench_chunk: %s failed: %s\n", mode_name[m], strerror(-err));
             exit(1);
         }
-        t = now() - t;
+        t = vmd_test_thread_cpu() - t;
         if ((double)len / t / MB > best)
             best = (double)len / t / MB;
     }
@@ -301,16 +270,16 @@ static void edit_stats(const vmd_chunker *c, size_t trials, int kind, const char
         exit(1);
     }
     for (t = 0; t < trials; t++) {
-        size_t at = (size_t)(splitmix64(&s) % (VMD_SEGMENT_SIZE - 8192));
-        fill_random(a, VMD_SEGMENT_SIZE, &s);
+        size_t at = (size_t)(vmd_test_splitmix64(&s) % (VMD_SEGMENT_SIZE - 8192));
+        vmd_test_fill_splitmix(a, VMD_SEGMENT_SIZE, &s);
         if (kind == 0) { /* overwrite one aligned 4 KiB block in place */
             at &= ~(size_t)4095;
             memcpy(b, a, VMD_SEGMENT_SIZE);
-            fill_random(b + at, 4096, &s);
+            vmd_test_fill_splitmix(b + at, 4096, &s);
             blen = VMD_SEGMENT_SIZE;
         } else if (kind == 1) { /* insert 100 bytes */
             memcpy(b, a, at);
-            fill_random(b + at, 100, &s);
+            vmd_test_fill_splitmix(b + at, 100, &s);
             memcpy(b + at + 100, a + at, VMD_SEGMENT_SIZE - at);
             blen = VMD_SEGMENT_SIZE + 100;
         } else { /* delete 100 bytes */
@@ -387,7 +356,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_chunk: out of memory\n");
         return 1;
     }
-    fill_random(data[0], len, &seed);
+    vmd_test_fill_splitmix(data[0], len, &seed);
     fill_mix(data[1], len, &seed);
 
     cpu_model(cpu, sizeof(cpu));

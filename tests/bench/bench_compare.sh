@@ -7,7 +7,7 @@
 # snapshot with its dirty map, listed in backup order in FLEET/fleet.list:
 #   --fleet gen  `vmd-gen fleet` (seeded: OS families, a Zipf-like popular layer shared
 #                across VMs, per-VM data, churn); cached in $VMD_FLEET_CACHE (default
-#                /var/tmp/vmdedup-fleets), keyed by the parameters and vmd-gen.c
+#                /var/tmp/vmdedup-fleets), keyed by the parameters and vmd-gen's sources
 #   --fleet os   tests/gen/vmd-osimg (Debian bookworm trees from debootstrap, ext4
 #                images, later snapshots edited with debugfs); cached by vmd-osimg
 #
@@ -58,8 +58,10 @@
 #                   the peers' local repositories; 3: the product's replication)
 # Installs what it needs first (tests/bench/install-bench-deps). Needs root for the
 # os fleet (debootstrap).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_bench_init bench_compare
+root=$vmd_root
 build=$root/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
     build=$1
@@ -110,13 +112,6 @@ fleet_cache=${VMD_FLEET_CACHE:-/var/tmp/vmdedup-fleets}
 osds=${VMD_BENCH_OSDS:-1}
 cluster=$work/cluster
 ns=bench
-export LC_ALL=C
-
-die() {
-    echo "bench_compare: $*" >&2
-    exit 1
-}
-say() { echo "== $*" >&2; }
 has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 
 "$root/tests/bench/install-bench-deps" >&2 || die "installing the benchmark's packages failed"
@@ -132,14 +127,14 @@ fi
 rm -rf "$work"
 mkdir -p "$work" "$fleet_cache"
 cleanup() {
-    [ -e "$cluster/ceph.conf" ] && "$root/ceph-conf/vmd-cluster" stop "$cluster" >/dev/null 2>&1
+    vmd_cluster_stop "$cluster"
     [ "$keep" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
 # --- the fleet -----------------------------------------------------------------------
 if [ "$kind" = gen ]; then
-    src=$(sha256sum <"$root/tests/gen/vmd-gen.c" | cut -c1-12)
+    src=$(vmd_gen_key)
     fleet=$fleet_cache/gen-v$vms-k$snaps-$size-s$seed-$src
     if [ ! -e "$fleet/.done" ]; then
         say "generating the fleet: vmd-gen fleet --seed $seed --vms $vms --snaps $snaps --size $size"
@@ -204,7 +199,7 @@ restore_bytes=0
 for i in "${R[@]}"; do restore_bytes=$((restore_bytes + $(stat -c %s "${L_img[i]}"))); done
 
 # --- timing -----------------------------------------------------------------------------
-avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+avail_kb() { vmd_avail_kb; }
 
 # timed OUT ERR CMD...: runs CMD under /usr/bin/time -v; sets T_wall, T_cpu, T_rss (KiB).
 # Memory guard: below 1 GiB available (the memstore OSDs grow with the data; the machine
@@ -228,10 +223,7 @@ timed() {
         tail -n 20 "$err" >&2
         die "failed (exit $rc): $*"
     fi
-    T_wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
-            for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$tf")
-    T_cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$tf")
-    T_rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tf")
+    vmd_time_read "$tf"
 }
 
 # Per tool: sums of wall seconds and CPU seconds, and peak RSS, by phase.
@@ -283,12 +275,7 @@ run_vmdedup() {
     done
     memstore=$(($(avail_kb) * 1024 * 55 / 100 / osds))
     say "vmdedup: cluster of $osds memstore OSD(s) in $cluster"
-    "$root/ceph-conf/vmd-cluster" start "$cluster" --osds "$osds" --class-dir "$build/cls" \
-        --memstore-bytes "$memstore" >"$work/cluster-start.log" 2>&1 || {
-        tail -n 20 "$work/cluster-start.log" >&2
-        die "the vmdedup cluster did not start"
-    }
-    eval "$("$root/ceph-conf/vmd-cluster" env "$cluster")"
+    vmd_cluster_start "$cluster" "$osds" "$memstore" "$build/cls"
     "$vmdedup" --namespace "$ns" init >/dev/null || die "vmdedup init failed"
     c0=$(daemon_cpu)
     for ((i = 0; i < n; i++)); do
@@ -512,25 +499,6 @@ cat "$report"
 
 # --- into docs/benchmarks.md: only this fleet's block of the side-by-side section ------------
 if [ "$doc" = 1 ]; then
-    md=$root/docs/benchmarks.md
-    heading="## Side by side: vmdedup, restic, borg"
-    [ -e "$md" ] || die "no $md"
-    if ! grep -qxF "$heading" "$md"; then
-        printf '\n%s\n\n%s\n\n' "$heading" \
-            "Written by \`tests/bench/bench_compare.sh\` (see docs/datasets.md for the fleets)." >>"$md"
-    fi
-    tmp=$(mktemp "$md.XXXXXX")
-    awk -v heading="$heading" -v begin="<!-- bench_compare $kind begin" \
-        -v end="<!-- bench_compare $kind end -->" -v report="$report" '
-        function emit(   l) { while ((getline l < report) > 0) print l; close(report); done = 1 }
-        index($0, begin) == 1 { skip = 1; emit(); next }
-        skip && $0 == end { skip = 0; next }
-        skip { next }
-        $0 == heading { insec = 1; print; last = $0; next }
-        insec && /^## / && !done { if (last != "") print ""; emit(); print ""; insec = 0 }
-        { print; last = $0 }
-        END { if (!done) { if (last != "") print ""; emit() } }
-    ' "$md" >"$tmp" || die "updating $md failed"
-    cat "$tmp" >"$md" && rm -f "$tmp"
-    echo "bench_compare: table written into $md ($heading, fleet $kind)" >&2
+    vmd_doc_splice "## Side by side: vmdedup, restic, borg" "bench_compare $kind" "$report" \
+        "Written by \`tests/bench/bench_compare.sh\` (see docs/datasets.md for the fleets)."
 fi

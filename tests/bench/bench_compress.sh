@@ -13,8 +13,9 @@
 # usage: tests/bench/bench_compress.sh BUILD_DIR FLEET_DIR [LEVEL...]
 #        FLEET_DIR: a fleet made by tests/gen/vmd-osimg or `vmd-gen fleet`
 #        VMD_BENCH_DIR  work directory (default BUILD_DIR/bench-compress)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_bench_init bench_compress
 [ $# -ge 2 ] || {
     echo "usage: $0 BUILD_DIR FLEET_DIR [LEVEL...]" >&2
     exit 2
@@ -27,20 +28,11 @@ levels=("$@")
 vmdedup=$build/client/vmdedup
 work=${VMD_BENCH_DIR:-$build/bench-compress}
 cluster=$work/cluster
-[ -x "$vmdedup" ] || {
-    echo "bench_compress: $vmdedup not built" >&2
-    exit 1
-}
-[ -f "$fleet/fleet.list" ] || {
-    echo "bench_compress: $fleet/fleet.list: no such file (not a fleet directory)" >&2
-    exit 1
-}
-command -v /usr/bin/time >/dev/null || {
-    echo "bench_compress: /usr/bin/time missing (Debian package time)" >&2
-    exit 1
-}
+[ -x "$vmdedup" ] || die "$vmdedup not built"
+[ -f "$fleet/fleet.list" ] || die "$fleet/fleet.list: no such file (not a fleet directory)"
+command -v /usr/bin/time >/dev/null || die "/usr/bin/time missing (Debian package time)"
 mkdir -p "$work"
-stop() { "$root/ceph-conf/vmd-cluster" stop "$cluster" >/dev/null 2>&1 || true; }
+stop() { vmd_cluster_stop "$cluster"; }
 trap stop EXIT
 
 # memstore: the stored data of every level, twice over, and at least 2 GiB
@@ -50,12 +42,7 @@ done | awk '{ s += $1 } END { print s }')
 memstore=$((logical / 4 * ${#levels[@]}))
 [ "$memstore" -ge $((2 << 30)) ] || memstore=$((2 << 30))
 echo "bench_compress: cluster of 1 memstore OSD ($((memstore >> 20)) MiB) in $cluster" >&2
-"$root/ceph-conf/vmd-cluster" start "$cluster" --osds 1 --memstore-bytes "$memstore" \
-    >"$work/cluster.log" 2>&1 || {
-    echo "bench_compress: starting the cluster failed; see $work/cluster.log" >&2
-    exit 1
-}
-eval "$("$root/ceph-conf/vmd-cluster" env "$cluster")"
+vmd_cluster_start "$cluster" 1 "$memstore"
 
 out=$work/bench_compress.md
 {
@@ -70,10 +57,8 @@ for level in "${levels[@]}"; do
         case $vm in '#'* | '') continue ;; esac
         args=(--namespace "$ns" -q --format json backup "$vm" "$fleet/$img")
         [ "$map" = - ] || args+=(--dirty-map "$fleet/$map")
-        /usr/bin/time -f '%e %U %S' -o "$work/time" "$vmdedup" "${args[@]}" >"$work/b.json" || {
-            echo "bench_compress: backup of $vm snapshot $snap (level $level) failed" >&2
-            exit 1
-        }
+        /usr/bin/time -f '%e %U %S' -o "$work/time" "$vmdedup" "${args[@]}" >"$work/b.json" ||
+            die "backup of $vm snapshot $snap (level $level) failed"
         n=$(grep -o '"new_bytes":[0-9]*' "$work/b.json" | cut -d: -f2)
         s=$(grep -o '"stored_bytes":[0-9]*' "$work/b.json" | cut -d: -f2)
         new=$((new + n))

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
+#include "rng.h"
+#include "timing.h"
 #include "rados/ctr_client.h"
 #include "format/container.h"
 #include "vmdedup/vmdedup.h"
@@ -30,10 +33,7 @@ static uint64_t rng_state = 88172645463325252ull;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return vmd_test_xorshift64(&rng_state);
 }
 
 /* Log-like lines: compresses about 3-4x with zstd, like system logs or text files. */
@@ -58,20 +58,7 @@ static void fill_text(uint8_t *p, size_t n)
 
 static void fill_random(uint8_t *p, size_t n)
 {
-    size_t i;
-    for (i = 0; i + 8 <= n; i += 8) {
-        uint64_t v = rng();
-        memcpy(p + i, &v, 8);
-    }
-    for (; i < n; i++)
-        p[i] = (uint8_t)rng();
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    vmd_test_fill_xorshift_words(p, n, &rng_state);
 }
 
 /* Builds containers from all of data; returns seconds taken and the stored/raw ratio. */
@@ -81,7 +68,7 @@ static int build_all(const uint8_t *data, size_t len, size_t chunk, int level, d
     vmd_ctr_builder *b = NULL;
     uint8_t *obj;
     size_t at = 0, objlen, stored = 0;
-    double t0 = now();
+    double t0 = vmd_test_wall();
     int err = 0;
 
     while (at < len && !err) {
@@ -102,7 +89,7 @@ static int build_all(const uint8_t *data, size_t len, size_t chunk, int level, d
         vmd_ctr_builder_free(b);
         b = NULL;
     }
-    *secs = now() - t0;
+    *secs = vmd_test_wall() - t0;
     *ratio = (double)stored / (double)len;
     return err;
 }
@@ -112,12 +99,12 @@ static double sha_only(const uint8_t *data, size_t len, size_t chunk)
 {
     uint8_t fp[VMD_CTR_FP_SIZE];
     size_t at;
-    double t0 = now();
+    double t0 = vmd_test_wall();
 
     for (at = 0; at < len; at += chunk)
         if (vmd_ctr_sha256(data + at, len - at < chunk ? len - at : chunk, fp) != 0)
             return 0;
-    return (double)len / 1e6 / (now() - t0);
+    return (double)len / 1e6 / (vmd_test_wall() - t0);
 }
 
 static int bench_builder(size_t mib, size_t chunk)
@@ -151,13 +138,6 @@ static int bench_builder(size_t mib, size_t chunk)
     return err;
 }
 
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    fprintf(stderr, "bench_ctr: %s\n", msg);
-}
-
 /* One 4 MiB container of the given kind in the data pool; *raw gets its raw bytes. */
 static int put_container(vmd_store *s, const char *oid, int random, size_t chunk, size_t *raw,
                          size_t *size)
@@ -189,15 +169,11 @@ static int put_container(vmd_store *s, const char *oid, int random, size_t chunk
 
 static int bench_scrub(size_t chunk, int runs)
 {
-    vmd_store_opts opts;
     vmd_store *s = NULL;
     vmd_ctr_scrub_reply r;
     int kind, i, err;
 
-    vmd_store_opts_init(&opts);
-    opts.nspace = "bench-ctr";
-    opts.on_error = on_error;
-    err = vmd_store_open(&s, &opts);
+    err = vmd_test_store_open(&s, "bench-ctr", 0, NULL, "bench_ctr");
     if (err)
         return err;
     printf("\n| container (4 MiB target, level 3) | object bytes | raw bytes | scrub MB/s (raw) "
@@ -209,17 +185,17 @@ static int bench_scrub(size_t chunk, int runs)
         double t0, secs;
 
         err = put_container(s, oid, kind, chunk, &raw, &size);
-        t0 = now();
+        t0 = vmd_test_wall();
         /* call 0 is a warm-up (it loads the object into the OSD's cache) and is not timed */
         for (i = 0; i <= runs && !err; i++) {
             if (i == 1)
-                t0 = now();
+                t0 = vmd_test_wall();
             err = vmd_ctr_scrub(s, 0, oid, 16, &r);
             if (!err && r.nbad)
                 err = -EIO;
             vmd_ctr_scrub_reply_clear(&r);
         }
-        secs = now() - t0;
+        secs = vmd_test_wall() - t0;
         if (!err)
             printf("| %s | %zu | %zu | %.0f | %.2f |\n", kind ? "random" : "text-like", size, raw,
                    (double)raw * runs / 1e6 / secs, secs * 1e3 / runs);

@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
+#include "rng.h"
+#include "timing.h"
 #include "rados/idx_client.h"
 
 #define MAX_LIST 16
@@ -26,34 +29,15 @@
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-
 static void random_items(vmd_idx_reg_item *items, size_t n)
 {
-    size_t i, j;
+    size_t i;
     for (i = 0; i < n; i++) {
-        for (j = 0; j < VMD_FP_SIZE; j += 8) {
-            uint64_t v = rng();
-            memcpy(items[i].fp.b + j, &v, 8);
-        }
+        vmd_test_fill_xorshift_words(items[i].fp.b, VMD_FP_SIZE, &rng_state);
         items[i].chunk_len = 4096;
         items[i].loc.id = 1;
         items[i].loc.slot = (uint32_t)i;
     }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int parse_list(const char *s, size_t *out, int max)
@@ -75,28 +59,13 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    fprintf(stderr, "bench_idx: %s\n", msg);
-}
-
 static int open_store(size_t n, vmd_store **out)
 {
-    vmd_store_opts opts;
     vmd_init_opts init = {.partitions = 1};
     char nspace[64];
-    int err;
 
     snprintf(nspace, sizeof(nspace), "bench-idx-%d-%zu", (int)getpid(), n);
-    vmd_store_opts_init(&opts);
-    opts.nspace = nspace;
-    opts.on_error = on_error;
-    err = vmd_store_open(out, &opts);
-    if (!err)
-        err = vmd_store_init(*out, &init);
-    return err;
+    return vmd_test_store_open(out, nspace, 1, &init, "bench_idx");
 }
 
 /* Fills the partition with n entries, 65,536 per call; prints the rate of each call. */
@@ -109,11 +78,11 @@ static int populate(vmd_store *s, size_t n, vmd_idx_reg_item *items, vmd_idx_reg
     while (done < n) {
         b = n - done < VMD_IDX_BATCH_MAX ? n - done : VMD_IDX_BATCH_MAX;
         random_items(items, b);
-        t = now();
+        t = vmd_test_wall();
         err = vmd_idx_register(s, "bench-fill", items, b, res);
         if (err)
             return err;
-        t = now() - t;
+        t = vmd_test_wall() - t;
         done += b;
         fprintf(stderr, "  fill: %zu entries (+%zu in %.3f s, %.0f fp/s)\n", done, b, t,
                 (double)b / t);
@@ -131,9 +100,9 @@ static int measure(vmd_store *s, size_t b, int reps, vmd_idx_reg_item *items,
 
     for (r = 0; r < reps; r++) {
         random_items(items, b);
-        t = now();
+        t = vmd_test_wall();
         err = vmd_idx_register(s, "bench", items, b, res);
-        secs[r] = now() - t;
+        secs[r] = vmd_test_wall() - t;
         if (err)
             return err;
         for (i = 0; i < b; i++)

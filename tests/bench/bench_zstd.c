@@ -37,6 +37,7 @@
 
 #include <zstd.h>
 
+#include "timing.h"
 #include "chunk/chunker.h"
 #include "chunk/fingerprint.h"
 #include "read/segment.h"
@@ -55,13 +56,6 @@ typedef struct level_stat {
     uint64_t stored;
     double cpu;
 } level_stat;
-
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fpset_grow(fpset *s)
 {
@@ -167,7 +161,7 @@ static int scan_image(const char *path, vmd_chunker *ck, vmd_hasher *hs, fpset *
     }
     while ((got = read(fd, seg, VMD_SEGMENT_SIZE)) > 0) {
         uint32_t off = 0;
-        double t0 = thread_cpu();
+        double t0 = vmd_test_thread_cpu();
         t->logical += (uint64_t)got;
         if (vmd_chunk_segment(ck, seg, (uint32_t)got, chunks, cap, &n)) {
             err = -EIO;
@@ -184,27 +178,27 @@ static int scan_image(const char *path, vmd_chunker *ck, vmd_hasher *hs, fpset *
                 err = -EIO;
                 goto out;
             }
-            t->cpu_chunk_sha += thread_cpu() - t0;
+            t->cpu_chunk_sha += vmd_test_thread_cpu() - t0;
             if ((fresh = fpset_add(set, fp.b)) < 0) {
                 err = fresh;
                 goto out;
             }
             if (!fresh) {
                 t->dup += chunks[i].len;
-                t0 = thread_cpu();
+                t0 = vmd_test_thread_cpu();
                 continue;
             }
             t->unique += chunks[i].len;
             for (k = 0; k < nlv; k++) {
-                double c0 = thread_cpu();
+                double c0 = vmd_test_thread_cpu();
                 size_t r = ZSTD_compressCCtx(cctx, z, chunks[i].len - 1, seg + off, chunks[i].len,
                                              lv[k].level);
-                lv[k].cpu += thread_cpu() - c0;
+                lv[k].cpu += vmd_test_thread_cpu() - c0;
                 lv[k].stored += ZSTD_isError(r) || r == 0 ? chunks[i].len : r;
             }
-            t0 = thread_cpu();
+            t0 = vmd_test_thread_cpu();
         }
-        t->cpu_chunk_sha += thread_cpu() - t0;
+        t->cpu_chunk_sha += vmd_test_thread_cpu() - t0;
     }
     if (got < 0) {
         err = -errno;

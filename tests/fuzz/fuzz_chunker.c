@@ -16,29 +16,12 @@
 #include <string.h>
 
 #include "chunk/chunker.h"
+#include "chunker_ref.h"
 
 static void check(int cond)
 {
     if (!cond)
         abort();
-}
-
-static size_t reference_cut(const vmd_chunker *c, const uint8_t *b, size_t len)
-{
-    unsigned k = (unsigned)__builtin_ctz(c->p.avg);
-    uint64_t h = 0, ms = ~0ull << (64 - (k + 2)), ml = ~0ull << (64 - (k - 2));
-    size_t i, normal = c->p.avg - c->p.avg / 4;
-
-    if (normal < c->p.min)
-        normal = c->p.min;
-    if (len <= c->p.min)
-        return len;
-    for (i = c->p.min; i < len && i < c->p.max; i++) {
-        h = 2 * h + vmd_chunk_gear[b[i]];
-        if ((h & (i < normal ? ms : ml)) == 0)
-            return i + 1;
-    }
-    return i;
 }
 
 static int valid(const vmd_chunk_params *p)
@@ -86,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0, off = 0; i < n; i++) {
         check(ch[i].off == off && ch[i].len >= 1 && ch[i].len <= c.p.max);
         check(i + 1 == n || ch[i].len > c.p.min);
-        check(ch[i].len == reference_cut(&c, data + off, size - off));
+        check(ch[i].len == vmd_test_reference_cut(&c, data + off, size - off));
         off += ch[i].len;
     }
     check(off == size);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "methods/index_methods.h"
+#include "cls_call_mem.h"
 #include "mem_obj.h"
 #include "format/index_msg.h"
 #include "format/index.h"
@@ -51,15 +52,6 @@ static uint8_t take(cursor *c)
         return 0;
     c->n--;
     return *c->p++;
-}
-
-static int run(mem_obj *m, mem_method_fn fn, const uint8_t *in, size_t len)
-{
-    uint8_t *out = NULL;
-    size_t outlen = 0;
-    int rc = mem_obj_call(m, fn, in, len, &out, &outlen);
-    free(out);
-    return rc;
 }
 
 /* Picks up to 8 distinct pool indices in ascending order. */
@@ -167,50 +159,20 @@ static uint8_t *structured(cursor *c, unsigned sel, size_t *len)
 
 /* ---- the oracle ---- */
 
-typedef struct sums {
-    vmd_idx_counters c;
-    int bad;
-} sums;
-
-static int sum_visit(void *arg, const char *key, const uint8_t *val, size_t len)
-{
-    sums *s = arg;
-    vmd_idx_entry e;
-    vmd_fp fp;
-
-    if (strncmp(key, VMD_IDX_OP_PREFIX, 4) == 0)
-        return 0;
-    if (vmd_fp_from_hex(&fp, key) != 0 || vmd_idx_entry_decode(&e, val, len) != 0) {
-        s->bad = 1;
-        return 0;
-    }
-    s->c.entries++;
-    s->c.holdings += e.vm_count;
-    s->c.bytes += e.chunk_len;
-    s->c.popular_refs += e.pop_refs;
-    if (e.flags & VMD_IDX_ENTRY_POPULAR) {
-        s->c.popular_entries++;
-        s->c.popular_bytes += e.chunk_len;
-    }
-    return 0;
-}
-
 static void check_invariants(mem_obj *m)
 {
     vmd_obj *o = mem_obj_handle(m);
     vmd_idx_header h;
     uint8_t *hb = NULL;
     size_t hlen = 0;
-    sums s;
-    int more = 0;
+    vmd_test_idx_sums s;
 
-    memset(&s, 0, sizeof(s));
     if (o->ops->omap_header_get(o->h, &hb, &hlen) != 0)
         abort(); /* populated before the input runs */
     if (vmd_idx_header_decode(&h, hb, hlen) != 0)
         abort();
     free(hb);
-    if (o->ops->omap_page(o->h, "", 1024, sum_visit, &s, &more) != 0 || more || s.bad)
+    if (vmd_test_idx_sum(m, &s) != 0 || s.bad)
         abort();
     if (memcmp(&s.c, &h.c, sizeof(s.c)) != 0)
         abort();
@@ -256,18 +218,6 @@ static void start_entry(unsigned i, vmd_idx_entry *e, vmd_idx_counters *c)
     c->bytes += e->chunk_len;
 }
 
-static uint8_t start_header[VMD_IDX_HEADER_MAX];
-static size_t start_header_len;
-
-static int put_header(vmd_obj *o, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen)
-{
-    (void)in;
-    (void)inlen;
-    (void)out;
-    (void)outlen;
-    return o->ops->omap_header_set(o->h, start_header, start_header_len);
-}
-
 /*
  * 48 entries written directly (no method call, so each input starts fast):
  * fp i held by vm-0 and every vm-v (v < 20) with (v + 1) | i, so some lists
@@ -277,9 +227,9 @@ static void populate(mem_obj *m)
 {
     vmd_idx_header h;
     vmd_idx_entry e;
-    uint8_t val[VMD_IDX_ENTRY_MAX];
+    uint8_t val[VMD_IDX_ENTRY_MAX], hdr[VMD_IDX_HEADER_MAX];
     char key[VMD_FP_HEX_SIZE];
-    size_t len;
+    size_t len, hlen;
     unsigned i;
 
     memset(&h, 0, sizeof(h));
@@ -293,9 +243,9 @@ static void populate(mem_obj *m)
         vmd_fp_hex(&fp, key);
         mem_obj_put_omap(m, key, val, len);
     }
-    if (vmd_idx_header_encode(&h, start_header, sizeof(start_header), &start_header_len) != 0)
+    if (vmd_idx_header_encode(&h, hdr, sizeof(hdr), &hlen) != 0)
         abort();
-    run(m, put_header, NULL, 0);
+    mem_obj_put_header(m, hdr, hlen);
 }
 
 /*
@@ -304,20 +254,14 @@ static void populate(mem_obj *m)
  */
 static void check_reply_stored(mem_obj *m, int rc, const uint8_t *req, size_t len)
 {
-    vmd_idx_reply_req r;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen = 0, outlen = 0;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
 
     if (rc != 0 || len < 25)
         return;
-    r.t.bits = req[22];
-    r.t.partition = (uint16_t)(req[23] | req[24] << 8);
-    memcpy(r.op_id, req + 6, VMD_OP_ID_SIZE);
-    if (vmd_idx_reply_req_encode(&r, &in, &inlen) != 0)
-        abort(); /* the method accepted this target */
-    if (mem_obj_call(m, vmd_m_idx_reply, in, inlen, &out, &outlen) != 0 || outlen < 10)
+    /* the method accepted this target, so idx_reply must too */
+    if (vmd_test_idx_reply_of(m, req, len, &out, &outlen) != 0 || outlen < 10)
         abort();
-    free(in);
     free(out);
 }
 
@@ -351,7 +295,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             c.n -= len;
         }
         if (req || len == 0) {
-            rc = run(m, methods[method], req, len);
+            rc = vmd_test_call(m, methods[method], req, len);
             check_invariants(m);
             if (method < 5)
                 check_reply_stored(m, rc, req, len);

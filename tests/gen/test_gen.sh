@@ -13,23 +13,12 @@
 #     families; `stats` adds up; `diffmap` marks exactly the differing segments
 #
 # usage: test_gen.sh PATH/TO/vmd-gen [SCRATCH_DIR]
-set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_test_init test_gen
 gen=${1:?usage: test_gen.sh PATH/TO/vmd-gen [SCRATCH_DIR]}
-dir=$(mktemp -d "${2:-${TMPDIR:-/tmp}}/test_gen.XXXXXX") || exit 1
-trap 'rm -rf "$dir"' EXIT
-passed=0
-failed=0
-
-# result NAME STATUS: counts and prints one check.
-result() {
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "  Test: $1 ...passed"
-    else
-        failed=$((failed + 1))
-        echo "  Test: $1 ...FAILED"
-    fi
-}
+vmd_scratch "${2:-${TMPDIR:-/tmp}}" test_gen
+out="" err="" # the checks below keep no command output to show
 
 # covered_segments MAP: the segment numbers a text-list map marks (N and N-M lines).
 covered_segments() {
@@ -147,5 +136,4 @@ result "usage error: size 0" $?
 [ $? -eq 1 ] && grep -q "^vmd-gen: error: cannot open .*nosuch" "$dir/err"
 result "error: a missing parent" $?
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+vmd_test_summary

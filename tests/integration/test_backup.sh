@@ -27,53 +27,19 @@
 #
 # usage: test_backup.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT
 #        (CEPH_CONF must point at the cluster)
-set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_test_init test_backup
 vmdedup=${1:?usage: test_backup.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
 gen=${2:?usage: test_backup.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
 scratch_parent=${3:?usage: test_backup.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
-: "${CEPH_CONF:?CEPH_CONF must point at the throwaway cluster}"
+vmd_need_cluster
 MiB=$((1024 * 1024))
 
-dir=$(mktemp -d "$scratch_parent/test_backup.XXXXXX") || exit 1
-bg_pids=() # started in the background and not yet waited for
-cleanup() {
-    local p
-    for p in "${bg_pids[@]}"; do # only the processes this script started
-        kill -9 "$p" 2>/dev/null
-    done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-out=$dir/stdout
-err=$dir/stderr
+vmd_scratch "$scratch_parent" test_backup # dir, out, err; bg_pids are killed at exit
 ns=
-passed=0
-failed=0
-t_start=$SECONDS
 
 # --- helpers -----------------------------------------------------------------
-
-pass() {
-    passed=$((passed + 1))
-    echo "  Test: $1 ...passed"
-}
-
-# judge NAME WHY STATUS: passes NAME when STATUS (of the checks just run) is 0.
-judge() {
-    if [ "$3" -eq 0 ]; then
-        pass "$1"
-    else
-        fail "$1" "$2"
-    fi
-}
-
-# fail NAME WHY: counts a failure and shows the last command's output.
-fail() {
-    failed=$((failed + 1))
-    echo "  Test: $1 ...FAILED ($2)"
-    [ -s "$out" ] && head -c 2000 "$out" | sed 's/^/    stdout: /'
-    [ -s "$err" ] && head -c 2000 "$err" | sed 's/^/    stderr: /'
-}
 
 # vmd ARGS...: vmdedup in the current namespace; stdout in $out, stderr in $err.
 vmd() {
@@ -92,7 +58,7 @@ use_ns() {
 # jnum KEY [FILE]: the first number after "KEY": in a json text (default: the output
 # of the last backup).
 jnum() {
-    grep -o "\"$1\":[0-9.]*" "${2:-$dir/backup.json}" | head -1 | cut -d: -f2
+    vmd_jnum "$1" "${2:-$dir/backup.json}"
 }
 
 # reports_leftovers FILE: the json of `vmdedup check VM` lists an orphan (an uncommitted
@@ -493,5 +459,4 @@ if use_ns bad; then
     judge "bad input: snapshot 1 restores after all that" "differs" $?
 fi
 
-echo "$passed passed, $failed failed ($((SECONDS - t_start)) s)"
-[ "$failed" -eq 0 ]
+vmd_test_summary time

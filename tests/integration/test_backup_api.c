@@ -18,7 +18,11 @@
 
 #include <rados/librados.h>
 
+#include "cluster.h"
+#include "rng.h"
+#include "chunks.h"
 #include "vmd_test.h"
+#include "vmd_test_cluster.h"
 #include "vmdedup/vmdedup.h"
 
 #define MIB        (1024u * 1024u)
@@ -32,15 +36,7 @@ static rados_t cluster;
 static rados_ioctx_t meta, data;
 static char nspace[64];
 static char dir[64];
-static char last_error[512];
 static uint8_t *img; /* the current image's bytes */
-
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    snprintf(last_error, sizeof(last_error), "%s", msg);
-}
 
 /* ---- data ---- */
 
@@ -48,35 +44,21 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return vmd_test_xorshift64(&rng_state);
 }
 
 static void fill_text(uint8_t *p, size_t n)
 {
-    static const char *words[] = {"the ",  "backup ", "segment ", "chunk ", "of ",
-                                  "a ",    "disk ",   "xen ",     "ceph ",  "\n",
-                                  "vm42 ", "etc ",    "usr/lib ", "0x1f ",  "daily "};
-    size_t i = 0;
+    static const char *const words[] = {"the ",  "backup ", "segment ", "chunk ", "of ",
+                                        "a ",    "disk ",   "xen ",     "ceph ",  "\n",
+                                        "vm42 ", "etc ",    "usr/lib ", "0x1f ",  "daily "};
 
-    while (i < n) {
-        const char *w = words[rng() % 15];
-        size_t l = strlen(w);
-        if (l > n - i)
-            l = n - i;
-        memcpy(p + i, w, l);
-        i += l;
-    }
+    vmd_test_fill_words(p, n, words, 15, &rng_state);
 }
 
 static void fill_random(uint8_t *p, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        p[i] = (uint8_t)rng();
+    vmd_test_fill_xorshift(p, n, &rng_state);
 }
 
 /* The base image: per 1 MiB block, zero / random / text / a copy of an earlier block. */
@@ -140,30 +122,16 @@ static void path_of(char *out, size_t cap, const char *name)
 
 static int need_store(void)
 {
-    vmd_store_opts opts;
-    int err;
-
     if (store)
         return 1;
-    if (!getenv("CEPH_CONF")) {
-        CU_FAIL("CEPH_CONF is not set: integration tests need the throwaway cluster");
+    if (!vmd_test_have_cluster())
         return 0;
-    }
-    snprintf(nspace, sizeof(nspace), "test-bk-%d-%ld", (int)getpid(), (long)time(NULL));
-    vmd_store_opts_init(&opts);
-    opts.conf = getenv("CEPH_CONF");
-    opts.nspace = nspace;
-    opts.on_error = on_error;
-    err = vmd_store_open(&store, &opts);
-    if (!err)
-        err = vmd_store_init(store, NULL);
-    if (err) {
-        fprintf(stderr, "opening the store: %s (%s)\n", strerror(-err), last_error);
+    vmd_test_nspace(nspace, sizeof(nspace), "test-bk");
+    if (vmd_test_store_open(&store, nspace, 1, NULL, NULL) != 0) {
         CU_FAIL("cannot use the throwaway cluster");
         return 0;
     }
-    if (rados_create(&cluster, NULL) || rados_conf_read_file(cluster, getenv("CEPH_CONF")) ||
-        rados_connect(cluster) || rados_ioctx_create(cluster, "vmd.meta", &meta) ||
+    if (vmd_test_rados_connect(&cluster) || rados_ioctx_create(cluster, "vmd.meta", &meta) ||
         rados_ioctx_create(cluster, "vmd.data", &data)) {
         CU_FAIL("cannot open a second librados handle");
         return 0;
@@ -221,7 +189,7 @@ static int restore_check(const char *vm, uint32_t snap, const uint8_t *want, uin
     path_of(path, sizeof(path), "out.img");
     err = vmd_restore(store, vm, snap, path, &ro);
     if (err) {
-        fprintf(stderr, "restore: %s\n", last_error);
+        fprintf(stderr, "restore: %s\n", vmd_test_last_error);
         return err;
     }
     return file_equals(path, want + off, len ? len : IMG_SIZE - off) ? 0 : -EBADMSG;
@@ -243,7 +211,7 @@ static void test_full_backup_restore(void)
     CU_ASSERT_FATAL(write_file(path, img, IMG_SIZE) == 0);
     err = backup_file(VM, "base.img", NULL, &first);
     if (err)
-        fprintf(stderr, "backup: %s\n", last_error);
+        fprintf(stderr, "backup: %s\n", vmd_test_last_error);
     CU_ASSERT_FATAL(err == 0);
     CU_ASSERT_EQUAL(first.snap, 1);
     CU_ASSERT_EQUAL(first.parent, 0);
@@ -286,7 +254,7 @@ static void test_child_without_map(void)
     CU_ASSERT_FATAL(write_file(path, img, IMG_SIZE) == 0);
     err = backup_file(VM, "child.img", NULL, &child);
     if (err)
-        fprintf(stderr, "backup: %s\n", last_error);
+        fprintf(stderr, "backup: %s\n", vmd_test_last_error);
     CU_ASSERT_FATAL(err == 0);
     CU_ASSERT_EQUAL(child.snap, 2);
     CU_ASSERT_EQUAL(child.parent, 1);
@@ -321,7 +289,7 @@ static void test_child_with_map(void)
     o.threads = 3;
     err = backup_file(VM, "child.img", &o, &child);
     if (err)
-        fprintf(stderr, "backup: %s\n", last_error);
+        fprintf(stderr, "backup: %s\n", vmd_test_last_error);
     CU_ASSERT_FATAL(err == 0);
     CU_ASSERT_EQUAL(child.snap, 3);
     CU_ASSERT_EQUAL(child.parent, 2);
@@ -415,7 +383,7 @@ static void test_busy(void)
         rados_lock_exclusive(meta, "vm." VM, "vmd.backup", "by-hand", "test", &tv, 0), 0);
     err = backup_file(VM, "child.img", NULL, NULL);
     CU_ASSERT_EQUAL(err, -EBUSY);
-    CU_ASSERT(strstr(last_error, "another backup") != NULL);
+    CU_ASSERT(strstr(vmd_test_last_error, "another backup") != NULL);
     CU_ASSERT_EQUAL(rados_unlock(meta, "vm." VM, "vmd.backup", "by-hand"), 0);
 }
 
@@ -457,7 +425,7 @@ static void test_bad_dirty_map(void)
     memset(&o, 0, sizeof(o));
     o.dirty_map = map;
     CU_ASSERT_EQUAL(backup_file(VM, "child.img", &o, NULL), -EINVAL);
-    CU_ASSERT(strstr(last_error, "line 2") != NULL);
+    CU_ASSERT(strstr(vmd_test_last_error, "line 2") != NULL);
     f = fopen(map, "w");
     fprintf(f, "999\n"); /* beyond the disk */
     fclose(f);
@@ -540,9 +508,9 @@ static void test_corrupt_container(void)
     path_of(path, sizeof(path), "corrupt.img");
     err = vmd_restore(store, VM_CORRUPT, 1, path, NULL);
     CU_ASSERT_EQUAL(err, -EIO);
-    CU_ASSERT(strstr(last_error, oid) != NULL);
-    CU_ASSERT(strstr(last_error, "slot") != NULL);
-    fprintf(stderr, "    (message: %s)\n", last_error);
+    CU_ASSERT(strstr(vmd_test_last_error, oid) != NULL);
+    CU_ASSERT(strstr(vmd_test_last_error, "slot") != NULL);
+    fprintf(stderr, "    (message: %s)\n", vmd_test_last_error);
 }
 
 /* Every public function answers NULL arguments with -EINVAL, without a crash. */
@@ -679,13 +647,13 @@ static void test_uninitialised(void)
     vmd_store_opts_init(&opts);
     opts.conf = getenv("CEPH_CONF");
     opts.nspace = ns;
-    opts.on_error = on_error;
+    opts.on_error = vmd_test_on_error;
     CU_ASSERT_EQUAL_FATAL(vmd_store_open(&s, &opts), 0);
     path_of(path, sizeof(path), "base.img");
     CU_ASSERT_EQUAL(vmd_store_partitions(s), -ENOENT);
     CU_ASSERT_EQUAL(vmd_store_class_info(&ci, s), -ENOENT);
     CU_ASSERT_EQUAL(vmd_backup(&info, s, VM, path, NULL), -ENOENT);
-    CU_ASSERT(strstr(last_error, "not initialised") != NULL);
+    CU_ASSERT(strstr(vmd_test_last_error, "not initialised") != NULL);
     CU_ASSERT_EQUAL(vmd_restore(s, VM, 1, path, NULL), -ENOENT);
     CU_ASSERT_EQUAL(vmd_vm_list_new(&vl, s), -ENOENT);
     CU_ASSERT_EQUAL(vmd_snap_list_new(&sl, s, VM), -ENOENT);
@@ -700,7 +668,7 @@ static void test_uninitialised(void)
     s = (vmd_store *)1;
     CU_ASSERT_EQUAL(vmd_store_open(&s, &opts), -ENOENT);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT(strstr(last_error, "no-such-pool.meta") != NULL);
+    CU_ASSERT(strstr(vmd_test_last_error, "no-such-pool.meta") != NULL);
 }
 
 int main(void)

@@ -25,44 +25,16 @@
 #
 # usage: test_cds.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT
 #        (CEPH_CONF must point at the cluster)
-set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_test_init test_cds
 vmdedup=${1:?usage: test_cds.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
 gen=${2:?usage: test_cds.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
 scratch_parent=${3:?usage: test_cds.sh PATH/TO/vmdedup PATH/TO/vmd-gen SCRATCH_PARENT}
-: "${CEPH_CONF:?CEPH_CONF must point at the throwaway cluster}"
+vmd_need_cluster
 
-dir=$(mktemp -d "$scratch_parent/test_cds.XXXXXX") || exit 1
-bg_pids=() # started in the background and not yet waited for
-cleanup() {
-    local p
-    for p in "${bg_pids[@]}"; do # only the processes this script started
-        kill -9 "$p" 2>/dev/null
-    done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-out=$dir/stdout
-err=$dir/stderr
+vmd_scratch "$scratch_parent" test_cds # dir, out, err; bg_pids are killed at exit
 ns="tc-$$"
-passed=0
-failed=0
-
-pass() {
-    passed=$((passed + 1))
-    echo "  Test: $1 ...passed"
-}
-
-fail() {
-    failed=$((failed + 1))
-    echo "  Test: $1 ...FAILED ($2)"
-    [ -s "$out" ] && head -c 2000 "$out" | sed 's/^/    stdout: /'
-    [ -s "$err" ] && head -c 2000 "$err" | sed 's/^/    stderr: /'
-}
-
-# judge NAME WHY STATUS
-judge() {
-    if [ "$3" -eq 0 ]; then pass "$1"; else fail "$1" "$2"; fi
-}
 
 vmd() {
     "$vmdedup" --namespace "$ns" "$@" >"$out" 2>"$err" </dev/null
@@ -70,7 +42,7 @@ vmd() {
 
 # jnum KEY [FILE]: the first number after "KEY": in a JSON text (default: $out)
 jnum() {
-    grep -o "\"$1\":[0-9.e+-]*" "${2:-$out}" | head -1 | cut -d: -f2
+    vmd_jnum "$1" "${2:-$out}"
 }
 
 # popular objects of the namespace
@@ -322,5 +294,4 @@ check_bad "stats of an unknown VM" 1 "unknown VM nosuch" -- stats nosuch
 judge "cds show on a store not initialised" "exit" \
     "$([ $? -eq 1 ] && grep -q 'not initialised' "$err"; echo $?)"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+vmd_test_summary

@@ -13,6 +13,7 @@
 
 #include <rados/librados.h>
 
+#include "cluster.h"
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
 #include "format/class_msg.h"
@@ -26,26 +27,18 @@ static char oid[64];
 /* Connects once; a failure here fails every test that needs the cluster. */
 static int need_cluster(void)
 {
-    const char *conf = getenv("CEPH_CONF");
     int err;
 
     if (connected)
         return 1;
-    if (!conf) {
-        CU_FAIL("CEPH_CONF is not set: integration tests need the throwaway cluster");
+    if (!vmd_test_have_cluster())
         return 0;
-    }
-    err = rados_create2(&cluster, "ceph", "client.admin", 0);
-    if (!err)
-        err = rados_conf_read_file(cluster, conf);
-    if (!err)
-        err = rados_conf_set(cluster, "client_mount_timeout", "30");
-    if (!err)
-        err = rados_connect(cluster);
+    err = vmd_test_rados_connect(&cluster);
     if (!err)
         err = rados_ioctx_create(cluster, "vmd.meta", &meta);
     if (err) {
-        fprintf(stderr, "connecting to the cluster of %s: %s\n", conf, strerror(-err));
+        fprintf(stderr, "connecting to the cluster of %s: %s\n", getenv("CEPH_CONF"),
+                strerror(-err));
         CU_FAIL("cannot connect to the throwaway cluster");
         return 0;
     }
@@ -129,17 +122,6 @@ static void test_osds_all_up_after_calls(void)
     CU_ASSERT_EQUAL(up, total);
 }
 
-static int errors_seen;
-static char last_error[512];
-
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    errors_seen++;
-    snprintf(last_error, sizeof(last_error), "%s", msg);
-}
-
 static void test_library_init_and_class_info(void)
 {
     vmd_store_opts opts;
@@ -153,12 +135,12 @@ static void test_library_init_and_class_info(void)
     vmd_store_opts_init(&opts);
     opts.conf = getenv("CEPH_CONF");
     opts.nspace = nspace;
-    opts.on_error = on_error;
+    opts.on_error = vmd_test_on_error;
     CU_ASSERT_EQUAL_FATAL(vmd_store_open(&s, &opts), 0);
 
     /* Before init: the settings object is missing, and the message says so. */
     CU_ASSERT_EQUAL(vmd_store_class_info(&info, s), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "vmdedup init"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "vmdedup init"));
 
     CU_ASSERT_EQUAL(vmd_store_partitions(s), -ENOENT);
     CU_ASSERT_EQUAL(vmd_store_init(s, NULL), 0);
@@ -170,7 +152,7 @@ static void test_library_init_and_class_info(void)
 
     /* A second init must not overwrite the store. */
     CU_ASSERT_EQUAL(vmd_store_init(s, NULL), -EEXIST);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "already initialised"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "already initialised"));
     vmd_store_close(s);
 }
 
@@ -184,10 +166,10 @@ static void test_library_missing_pool_is_enoent(void)
     vmd_store_opts_init(&opts);
     opts.conf = getenv("CEPH_CONF");
     opts.data_pool = "no.such.pool";
-    opts.on_error = on_error;
+    opts.on_error = vmd_test_on_error;
     CU_ASSERT_EQUAL(vmd_store_open(&s, &opts), -ENOENT);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "no.such.pool"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "no.such.pool"));
 }
 
 int main(void)

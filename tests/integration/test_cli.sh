@@ -3,14 +3,13 @@
 # one clear error line per failure, JSON output.
 #
 # usage: test_cli.sh PATH/TO/vmdedup   (CEPH_CONF must point at the cluster)
-set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_test_init test_cli
 vmdedup=${1:?usage: test_cli.sh PATH/TO/vmdedup}
-: "${CEPH_CONF:?CEPH_CONF must point at the throwaway cluster}"
+vmd_need_cluster
 ns="test-cli-$$"
-passed=0
-failed=0
-out=$(mktemp) err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
+vmd_scratch "${TMPDIR:-/tmp}" test_cli
 
 # check NAME EXPECTED_EXIT PATTERN_IN_STDOUT PATTERN_IN_STDERR -- ARGS...
 check() {
@@ -24,13 +23,9 @@ check() {
     [ -z "$perr" ] || grep -Eq -- "$perr" "$err" || ok=0
     if [ "$want" -ne 0 ] && [ "$(wc -l <"$err")" -ne 1 ]; then ok=0; fi # one line, not a screenful
     if [ $ok -eq 1 ]; then
-        passed=$((passed + 1))
-        echo "  Test: $name ...passed"
+        pass "$name"
     else
-        failed=$((failed + 1))
-        echo "  Test: $name ...FAILED (exit $rc, want $want)"
-        sed 's/^/    stdout: /' "$out"
-        sed 's/^/    stderr: /' "$err"
+        fail "$name" "exit $rc, want $want"
     fi
 }
 
@@ -76,5 +71,4 @@ else
     check "xen ls without Xen says so" 1 "" "Xen is not running here" -- xen ls
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+vmd_test_summary

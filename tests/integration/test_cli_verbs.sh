@@ -11,29 +11,16 @@
 #   progress   under a pseudo-terminal (script -qfc) a bar with a rate (MB/s) and an ETA;
 #              none with --format json, -q or without a terminal
 #
-# usage: test_cli_verbs.sh PATH/TO/vmdedup   (CEPH_CONF must point at the cluster)
-set -u
-vmdedup=${1:?usage: test_cli_verbs.sh PATH/TO/vmdedup}
+# usage: test_cli_verbs.sh PATH/TO/vmdedup PATH/TO/vmd-gen   (CEPH_CONF: the cluster)
+# shellcheck source-path=SCRIPTDIR source=../lib/vmd-test.sh
+. "$(dirname "$0")/../lib/vmd-test.sh"
+vmd_test_init test_cli_verbs
+vmdedup=${1:?usage: test_cli_verbs.sh PATH/TO/vmdedup PATH/TO/vmd-gen}
+gen=${2:?usage: test_cli_verbs.sh PATH/TO/vmdedup PATH/TO/vmd-gen}
 vmdedup=$(cd "$(dirname "$vmdedup")" && pwd)/$(basename "$vmdedup")
-: "${CEPH_CONF:?CEPH_CONF must point at the throwaway cluster}"
+vmd_need_cluster
 ns="test-verbs-$$"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-out=$dir/out err=$dir/err
-passed=0
-failed=0
-
-result() { # NAME OK(0/1)
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "  Test: $1 ...passed"
-    else
-        failed=$((failed + 1))
-        echo "  Test: $1 ...FAILED"
-        sed 's/^/    stdout: /' "$out" | head -20
-        sed 's/^/    stderr: /' "$err" | head -5
-    fi
-}
+vmd_scratch "${TMPDIR:-/tmp}" test_cli_verbs
 
 # check NAME EXPECTED_EXIT PATTERN_IN_STDOUT -- ARGS...   (run in $dir)
 check() {
@@ -47,8 +34,8 @@ check() {
     result "$name" $ok
 }
 
-# A disk image of n MiB of random bytes, written once.
-image() { head -c $(($2 << 20)) /dev/urandom >"$dir/$1"; }
+# A disk image of n MiB from vmd-gen (seeded: the same bytes every run).
+image() { "$gen" base --seed 15 --size "$2M" --os-family 1 "$dir/$1" >/dev/null; }
 
 echo "Suite: cli verbs"
 
@@ -144,5 +131,4 @@ result "no bar with -q" $?
 ! grep -q "ETA" "$err" && ! grep -q "ETA" "$out"
 result "no bar without a terminal" $?
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+vmd_test_summary

@@ -19,6 +19,9 @@
 
 #include "rados/cls_call.h"
 #include "rados/ctr_client.h"
+#include "chunks.h"
+#include "cluster.h"
+#include "rng.h"
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
 #include "format/class_msg.h"
@@ -31,35 +34,16 @@
 #define VM      "itest-vm"
 
 static vmd_store *store;
-static char last_error[512];
-
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    snprintf(last_error, sizeof(last_error), "%s", msg);
-}
-
 static int need_store(void)
 {
-    vmd_store_opts opts;
     char nspace[64];
-    int err;
 
     if (store)
         return 1;
-    if (!getenv("CEPH_CONF")) {
-        CU_FAIL("CEPH_CONF is not set: integration tests need the throwaway cluster");
+    if (!vmd_test_have_cluster())
         return 0;
-    }
-    snprintf(nspace, sizeof(nspace), "test-ctr-%d-%ld", (int)getpid(), (long)time(NULL));
-    vmd_store_opts_init(&opts);
-    opts.conf = getenv("CEPH_CONF");
-    opts.nspace = nspace;
-    opts.on_error = on_error;
-    err = vmd_store_open(&store, &opts);
-    if (err) {
-        fprintf(stderr, "opening the store: %s (%s)\n", strerror(-err), last_error);
+    vmd_test_nspace(nspace, sizeof(nspace), "test-ctr");
+    if (vmd_test_store_open(&store, nspace, 0, NULL, NULL) != 0) {
         CU_FAIL("cannot connect to the throwaway cluster");
         return 0;
     }
@@ -72,29 +56,19 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return vmd_test_xorshift64(&rng_state);
 }
 
 /* Chunk i: even ones text-like (stored ZSTD), odd ones random (stored RAW). */
 static void make_chunk(uint8_t *p, size_t n, int i)
 {
-    static const char *words[] = {"xen ", "ceph ", "disk ", "block ", "\n"};
-    size_t k = 0;
+    static const char *const words[] = {"xen ", "ceph ", "disk ", "block ", "\n"};
+    uint64_t s = (uint64_t)i * 0x9e3779b97f4a7c15ull + 1;
 
-    rng_state = (uint64_t)i * 0x9e3779b97f4a7c15ull + 1;
-    if (i % 2) {
-        for (k = 0; k < n; k++)
-            p[k] = (uint8_t)rng();
-        return;
-    }
-    while (k < n) {
-        const char *w = words[rng() % 5];
-        while (*w && k < n)
-            p[k++] = (uint8_t)*w++;
-    }
+    if (i % 2)
+        vmd_test_fill_xorshift(p, n, &s);
+    else
+        vmd_test_fill_words(p, n, words, 5, &s);
 }
 
 /* Builds and writes a container of NCHUNKS chunks; returns its size. */
@@ -195,7 +169,7 @@ static void test_popular_container(void)
     expect_chunk(1, oid, 4, 0);
     /* not in the data pool */
     CU_ASSERT_EQUAL(vmd_ctr_stats(store, 0, oid, &st), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, oid));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, oid));
 }
 
 static void test_scrub_clean_then_corrupt(void)
@@ -233,7 +207,7 @@ static void test_scrub_clean_then_corrupt(void)
     vmd_ctr_scrub_reply_clear(&r);
     /* the client's own verification agrees */
     expect_chunk(0, oid, 5, -EIO);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "hash mismatch"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "hash mismatch"));
     expect_chunk(0, oid, 8, -EIO);
     expect_chunk(0, oid, 6, 0);
 }
@@ -281,7 +255,7 @@ static void test_compaction_modes(void)
     bitmap[1] = 0xff;
     CU_ASSERT_EQUAL(vmd_ctr_compact(store, 0, oid, VMD_CTR_COMPACT_FULL, bitmap, NCHUNKS, &r),
                     -ESTALE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, oid));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, oid));
     /* a bitmap for another number of slots */
     CU_ASSERT_EQUAL(vmd_ctr_compact(store, 0, oid, VMD_CTR_COMPACT_MARK, bitmap, NCHUNKS - 1, &r),
                     -EINVAL);
@@ -390,7 +364,7 @@ static void test_missing_and_corrupt_objects(void)
     CU_ASSERT_EQUAL(vmd_ctr_stats(store, 0, "c.junk.0000000000000000", &st), -EIO);
     CU_ASSERT_EQUAL(vmd_ctr_scrub(store, 0, "c.junk.0000000000000000", 1, &sr), -EIO);
     expect_chunk(0, "c.junk.0000000000000000", 0, -EIO);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "magic"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "magic"));
     /* the library refuses to store what is not a container */
     CU_ASSERT_EQUAL(
         vmd_ctr_write(store, 0, "c.junk.0000000000000001", (uint8_t *)junk, sizeof(junk)), -EINVAL);

@@ -18,6 +18,8 @@
 #include "rados/cls_call.h"
 #include "rados/idx_client.h"
 #include "rados/store_int.h"
+#include "cluster.h"
+#include "rng.h"
 #include "vmd_test.h"
 #include "vmd_test_cluster.h"
 #include "format/class_msg.h"
@@ -25,65 +27,33 @@
 #define NFP 300
 
 static vmd_store *store;
-static char last_error[512];
-
-static void on_error(void *arg, int err, const char *msg)
-{
-    (void)arg;
-    (void)err;
-    snprintf(last_error, sizeof(last_error), "%s", msg);
-    fprintf(stderr, "  (library: %s)\n", msg); /* expected ones too: the log tells */
-}
-
 static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return vmd_test_xorshift64(&rng_state);
 }
 
 static vmd_fp random_fp(void)
 {
     vmd_fp fp;
-    unsigned i;
-    for (i = 0; i < VMD_FP_SIZE; i += 8) {
-        uint64_t v = rng();
-        memcpy(fp.b + i, &v, 8);
-    }
+    vmd_test_fill_xorshift_words(fp.b, VMD_FP_SIZE, &rng_state);
     return fp;
 }
 
 /* Opens a store of 16 partitions in a namespace of its own; *out NULL on failure. */
 static int open_store(vmd_store **out, const char *tag)
 {
-    vmd_store_opts opts;
     vmd_init_opts init = {.partitions = 16};
-    char nspace[96];
-    int err;
+    char prefix[64], nspace[96];
 
     *out = NULL;
-    if (!getenv("CEPH_CONF")) {
-        CU_FAIL("CEPH_CONF is not set: integration tests need the throwaway cluster");
+    if (!vmd_test_have_cluster())
         return -ENOENT;
-    }
-    snprintf(nspace, sizeof(nspace), "test-idx-%s-%d-%ld", tag, (int)getpid(), (long)time(NULL));
-    vmd_store_opts_init(&opts);
-    opts.conf = getenv("CEPH_CONF");
-    opts.nspace = nspace;
-    opts.on_error = on_error;
-    err = vmd_store_open(out, &opts);
-    if (!err)
-        err = vmd_store_init(*out, &init);
-    if (err) {
-        fprintf(stderr, "opening a store: %s\n", last_error);
-        vmd_store_close(*out);
-        *out = NULL;
-    }
-    return err;
+    snprintf(prefix, sizeof(prefix), "test-idx-%s", tag);
+    vmd_test_nspace(nspace, sizeof(nspace), prefix);
+    /* expected errors are logged too: the log tells */
+    return vmd_test_store_open(out, nspace, 1, &init, "  library");
 }
 
 static int need_store(void)
@@ -196,7 +166,7 @@ static void test_new_known_popular_across_two_vms(void)
     rf[0].fp = fps[20]; /* not popular */
     rf[0].delta = 1;
     CU_ASSERT_EQUAL(vmd_idx_ref(store, rf, 1, refs), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "idx_ref on idx."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "idx_ref on idx."));
     mk[0].pop.slot = 99; /* move a referenced copy */
     CU_ASSERT_EQUAL(vmd_idx_mark_popular(store, mk, 1, st), -EBUSY);
     CU_ASSERT_EQUAL(vmd_idx_unmark_popular(store, fps, 1, st), -EBUSY);
@@ -205,7 +175,7 @@ static void test_new_known_popular_across_two_vms(void)
     items[5].chunk_len--;
     items[1] = items[0]; /* duplicate */
     CU_ASSERT_EQUAL(vmd_idx_register(store, "vm-d", items, 2, res), -EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "twice"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(vmd_test_last_error, "twice"));
     items[1] = reg(1, 100);
     CU_ASSERT_EQUAL(vmd_idx_register(store, "bad vm", items, 2, res), -EINVAL);
     CU_ASSERT_EQUAL(stats().popular_refs, 30);

@@ -449,3 +449,15 @@ int mem_obj_put_omap(mem_obj *m, const char *key, const void *val, size_t len)
     m->cur.exists = 1;
     return kvs_set(&m->cur.omap, key, val, len);
 }
+
+int mem_obj_put_header(mem_obj *m, const void *buf, size_t len)
+{
+    uint8_t *d = dup_bytes(buf, len);
+    if (!d)
+        return -ENOMEM;
+    free(m->cur.hdr);
+    m->cur.hdr = d;
+    m->cur.hdrlen = len;
+    m->cur.exists = 1;
+    return 0;
+}

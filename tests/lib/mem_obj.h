@@ -41,5 +41,6 @@ const uint8_t *mem_obj_data(const mem_obj *m);
 /* Direct writes of committed state, to set up corrupt objects in tests. */
 int mem_obj_put_data(mem_obj *m, const void *buf, size_t len);
 int mem_obj_put_omap(mem_obj *m, const char *key, const void *val, size_t len);
+int mem_obj_put_header(mem_obj *m, const void *buf, size_t len);
 
 #endif /* VMD_MEM_OBJ_H */

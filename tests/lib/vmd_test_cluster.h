@@ -9,9 +9,32 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rados/librados.h>
+
+/*
+ * Connects *out as client.admin to the cluster of $CEPH_CONF, waiting at most
+ * 30 s for the mons. Returns 0 or the librados error (*out then shut down).
+ */
+static inline int vmd_test_rados_connect(rados_t *out)
+{
+    int err = rados_create2(out, "ceph", "client.admin", 0);
+
+    if (err)
+        return err;
+    err = rados_conf_read_file(*out, getenv("CEPH_CONF"));
+    if (!err)
+        err = rados_conf_set(*out, "client_mount_timeout", "30");
+    if (!err)
+        err = rados_connect(*out);
+    if (err) {
+        rados_shutdown(*out);
+        *out = NULL;
+    }
+    return err;
+}
 
 /*
  * Asks the mon how many OSDs exist and how many are up (`osd stat`). Tests

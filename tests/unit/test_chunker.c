@@ -13,27 +13,17 @@
 #include <string.h>
 
 #include "chunk/chunker.h"
+#include "chunker_ref.h"
+#include "rng.h"
 #include "vmd_test.h"
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static uint8_t *random_buf(size_t len, uint64_t seed)
 {
-    uint8_t *b = malloc(len + 8);
-    uint64_t s = seed, v;
-    size_t i;
+    uint8_t *b = malloc(len ? len : 1);
+    uint64_t s = seed;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    for (i = 0; i < len; i += 8) {
-        v = splitmix64(&s);
-        memcpy(b + i, &v, 8);
-    }
+    vmd_test_fill_splitmix(b, len, &s);
     return b;
 }
 
@@ -65,35 +55,13 @@ static void check_invariants(const vmd_chunker *c, const vmd_chunk *ch, size_t n
     CU_ASSERT(n <= vmd_chunk_count_max(c, len));
 }
 
-/* The rule of chunker.h, written as plainly as possible. */
-static size_t reference_cut(const vmd_chunker *c, const uint8_t *b, size_t len)
-{
-    unsigned k = 0;
-    uint64_t h = 0, ms, ml;
-    size_t i, normal;
-
-    while ((1u << k) < c->p.avg)
-        k++;
-    ms = ~0ull << (64 - (k + 2));
-    ml = ~0ull << (64 - (k - 2));
-    normal = c->p.avg - c->p.avg / 4 > c->p.min ? c->p.avg - c->p.avg / 4 : c->p.min;
-    if (len <= c->p.min)
-        return len;
-    for (i = c->p.min; i < len && i < c->p.max; i++) {
-        h = 2 * h + vmd_chunk_gear[b[i]];
-        if ((h & (i < normal ? ms : ml)) == 0)
-            return i + 1;
-    }
-    return i;
-}
-
 static void test_gear_table_recipe(void)
 {
     uint64_t s = 0x766d646564757000ull; /* "vmdedup\0" */
     int i;
 
     for (i = 0; i < 256; i++)
-        CU_ASSERT_EQUAL(vmd_chunk_gear[i], splitmix64(&s));
+        CU_ASSERT_EQUAL(vmd_chunk_gear[i], vmd_test_splitmix64(&s));
     CU_ASSERT_EQUAL(vmd_chunk_gear[0], 0x7117fa4dbf32cd04ull);
     CU_ASSERT_EQUAL(vmd_chunk_gear[255], 0xc0f3f843d3bfc023ull);
 }
@@ -192,7 +160,7 @@ static void test_matches_reference(void)
         CU_ASSERT_EQUAL_FATAL(vmd_chunker_init(&c, &ps[i]), 0);
         for (off = 0; off < (1 << 20); off += cut) {
             cut = vmd_chunk_next(&c, b + off, (1 << 20) - off);
-            CU_ASSERT_EQUAL_FATAL(cut, reference_cut(&c, b + off, (1 << 20) - off));
+            CU_ASSERT_EQUAL_FATAL(cut, vmd_test_reference_cut(&c, b + off, (1 << 20) - off));
         }
     }
     free(b);

@@ -11,17 +11,10 @@
 #include <string.h>
 
 #include "read/dirtymap.h"
+#include "rng.h"
 #include "vmd_test.h"
 
 #define MiB (1ull << 20)
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 /* Parses text for a disk of size bytes, asserting success. */
 static vmd_dirtymap *ok(const char *text, uint64_t size)
@@ -238,8 +231,8 @@ static uint8_t *random_cbt(uint64_t size, uint64_t seed, int sparse, size_t *nby
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     for (i = 0; i < n; i++)
-        if ((splitmix64(&s) & ((1u << sparse) - 1)) == 0)
-            b[i] = (uint8_t)(1u << (splitmix64(&s) % 8));
+        if ((vmd_test_splitmix64(&s) & ((1u << sparse) - 1)) == 0)
+            b[i] = (uint8_t)(1u << (vmd_test_splitmix64(&s) % 8));
     if (nblocks % 8) /* no bits past the last block */
         b[n - 1] &= (uint8_t)((1u << (nblocks % 8)) - 1);
     *nbytes = n;

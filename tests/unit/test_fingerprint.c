@@ -12,15 +12,8 @@
 #include <openssl/evp.h>
 
 #include "chunk/fingerprint.h"
+#include "rng.h"
 #include "vmd_test.h"
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static void check_sha(vmd_hasher *h, const void *data, size_t len, const char *hex)
 {
@@ -74,7 +67,7 @@ static void test_bad_arguments(void)
 static void test_segment_fingerprints(void)
 {
     uint8_t *seg = malloc(VMD_SEGMENT_SIZE);
-    uint64_t s = 11, v;
+    uint64_t s = 11;
     vmd_chunker c;
     vmd_chunk *ch;
     vmd_fp *fps, want;
@@ -83,10 +76,7 @@ static void test_segment_fingerprints(void)
     unsigned int wl;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
-    for (i = 0; i < VMD_SEGMENT_SIZE; i += 8) {
-        v = splitmix64(&s);
-        memcpy(seg + i, &v, 8);
-    }
+    vmd_test_fill_splitmix(seg, VMD_SEGMENT_SIZE, &s);
     CU_ASSERT_EQUAL_FATAL(vmd_chunker_init(&c, NULL), 0);
     cap = vmd_chunk_count_max(&c, VMD_SEGMENT_SIZE);
     ch = malloc(cap * sizeof(*ch));
