@@ -37,11 +37,7 @@ extern "C" {
 #define VMD_IDX_MSG_V     1
 #define VMD_IDX_DELTA_MAX (1 << 24) /* |delta| of idx_ref */
 
-/* Which partition a request is for; checked against the stored header. */
-typedef struct vmd_idx_target {
-    uint8_t bits;       /* k of the store, 0..16 */
-    uint16_t partition; /* < 2^bits; every fp of the request lies in it */
-} vmd_idx_target;
+/* vmd_idx_target (the partition a request is for) is in index.h. */
 
 /* ---- idx_register ---- */
 
