@@ -257,3 +257,69 @@ int vmd_idx_status_reply_decode(vmd_idx_status_reply *out, uint8_t max_status, c
 {
     return vmd_msg_decode(&status_reply, out, &max_status, buf, len);
 }
+
+/* ---- the replies of the mutating methods, by kind ---- */
+
+/* The three reply structs share this layout: a count, then the array. */
+typedef struct batch_reply {
+    uint32_t count;
+    void *items;
+} batch_reply;
+
+#define SAME_LAYOUT(T, arr)                                                                        \
+    VMD_STATIC_ASSERT(sizeof(T) == sizeof(batch_reply) &&                                          \
+                          offsetof(T, count) == offsetof(batch_reply, count) &&                    \
+                          offsetof(T, arr) == offsetof(batch_reply, items),                        \
+                      #T " is laid out as batch_reply")
+SAME_LAYOUT(vmd_idx_register_reply, items);
+SAME_LAYOUT(vmd_idx_status_reply, status);
+SAME_LAYOUT(vmd_idx_ref_reply, pop_refs);
+
+static const struct {
+    const vmd_msg_desc *desc;
+    size_t item_size;
+} reply_kinds[] = {
+    [VMD_IDX_REPLY_REGISTER] = {&register_reply, sizeof(vmd_idx_reg_result)},
+    [VMD_IDX_REPLY_STATUS] = {&status_reply, sizeof(uint8_t)},
+    [VMD_IDX_REPLY_REF] = {&ref_reply, sizeof(uint64_t)},
+};
+
+static const vmd_msg_desc *reply_desc(vmd_idx_reply_kind kind)
+{
+    return (unsigned)kind < sizeof(reply_kinds) / sizeof(reply_kinds[0]) ? reply_kinds[kind].desc
+                                                                         : NULL;
+}
+
+size_t vmd_idx_reply_item_size(vmd_idx_reply_kind kind)
+{
+    return reply_desc(kind) ? reply_kinds[kind].item_size : 0;
+}
+
+int vmd_idx_reply_encode(vmd_idx_reply_kind kind, uint8_t max_status, uint32_t count,
+                         const void *items, uint8_t **out, size_t *outlen)
+{
+    const vmd_msg_desc *d = reply_desc(kind);
+    batch_reply r;
+
+    if (!d)
+        return -EINVAL;
+    r.count = count;
+    r.items = (void *)items; /* only read */
+    return vmd_msg_encode(d, &r, &max_status, out, outlen);
+}
+
+int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
+                        uint32_t count)
+{
+    const vmd_msg_desc *d = reply_desc(kind);
+    batch_reply r;
+    int err;
+
+    if (!d)
+        return -EINVAL;
+    err = vmd_msg_decode(d, &r, &max_status, buf, len);
+    if (!err && r.count != count)
+        err = -EINVAL;
+    vmd_msg_free(d, &r);
+    return err;
+}

@@ -32,6 +32,23 @@
 #define CAT(type, base, off) ((const type *)((const uint8_t *)(base) + (off)))
 
 /*
+ * The array pointer of an ITEMS row. Its member is a T * for the item type
+ * T, so it is copied out (and in) as bytes, not read through a uint8_t *
+ * lvalue of another pointer type.
+ */
+static uint8_t *items_of(const vmd_mf *f, const void *base)
+{
+    uint8_t *p;
+    memcpy(&p, CAT(uint8_t, base, f->off), sizeof(p));
+    return p;
+}
+
+static void items_set(const vmd_mf *f, void *base, uint8_t *p)
+{
+    memcpy(AT(uint8_t, base, f->off), &p, sizeof(p));
+}
+
+/*
  * The fewest wire bytes of a row: all of them for fixed-size kinds, the
  * length byte of a STR8; 0 for WHEN and ITEMS (their rows are counted apart).
  */
@@ -161,7 +178,7 @@ static int rows_check(const vmd_msg_desc *top, const vmd_msg_desc *d, const void
         if (!row_valid(f, base))
             return 0;
         if (f->kind == VMD_MFK_ITEMS) {
-            const uint8_t *items = *CAT(const uint8_t *, base, f->off);
+            const uint8_t *items = items_of(f, base);
             uint32_t count = *CAT(uint32_t, base, f->count_off);
             for (k = 0; k < count; k++)
                 if (!rows_check(top, f->item, items + (size_t)k * f->n, msg))
@@ -186,7 +203,7 @@ static size_t rows_size(const vmd_msg_desc *d, const void *base)
         if (f->kind == VMD_MFK_STR8)
             total += strnlen(CAT(char, base, f->off), f->n);
         if (f->kind == VMD_MFK_ITEMS) {
-            const uint8_t *items = *CAT(const uint8_t *, base, f->off);
+            const uint8_t *items = items_of(f, base);
             uint32_t count = *CAT(uint32_t, base, f->count_off);
             for (k = 0; k < count; k++)
                 total += rows_size(f->item, items + (size_t)k * f->n);
@@ -240,7 +257,7 @@ static void rows_put(vmd_wr *w, const vmd_msg_desc *d, const void *base)
     for (i = 0; i < d->nrows; i++) {
         const vmd_mf *f = &d->rows[i];
         if (f->kind == VMD_MFK_ITEMS) {
-            const uint8_t *items = *CAT(const uint8_t *, base, f->off);
+            const uint8_t *items = items_of(f, base);
             uint32_t count = *CAT(uint32_t, base, f->count_off);
             for (k = 0; k < count; k++)
                 rows_put(w, f->item, items + (size_t)k * f->n);
@@ -379,7 +396,7 @@ static int items_get(vmd_rd *r, const vmd_msg_desc *top, const vmd_mf *f, void *
     items = calloc(count ? count : 1, f->n);
     if (!items)
         return -ENOMEM;
-    *AT(uint8_t *, base, f->off) = items;
+    items_set(f, base, items);
     for (k = 0; k < count; k++) {
         err = rows_get(r, top, f->item, items + (size_t)k * f->n, msg);
         if (err)
@@ -445,6 +462,6 @@ void vmd_msg_free(const vmd_msg_desc *d, void *msg)
         return;
     for (i = 0; i < d->nrows; i++)
         if (d->rows[i].kind == VMD_MFK_ITEMS)
-            free(*AT(uint8_t *, msg, d->rows[i].off));
+            free(items_of(&d->rows[i], msg));
     memset(msg, 0, d->size);
 }
