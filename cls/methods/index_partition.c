@@ -463,7 +463,7 @@ int vmd_idx_mutate(vmd_obj *obj, const vmd_idx_mutation *m, const uint8_t *in, s
 {
     vmd_idx_call c;
     vmd_idx_batch bt;
-    void *req = calloc(1, m->req_size);
+    void *req = calloc(1, m->req->size);
     int err;
 
     (void)out;
@@ -471,7 +471,7 @@ int vmd_idx_mutate(vmd_obj *obj, const vmd_idx_mutation *m, const uint8_t *in, s
     if (!req)
         return -ENOMEM;
     memset(&c, 0, sizeof(c));
-    err = m->decode(req, in, inlen, &bt);
+    err = m->req->decode(req, in, inlen, &bt);
     if (err)
         err = vmd_idx_bad_request(m->method, err, inlen);
     else
@@ -481,7 +481,7 @@ int vmd_idx_mutate(vmd_obj *obj, const vmd_idx_mutation *m, const uint8_t *in, s
     if (!err)
         err = call_run(&c, bt.op_id);
     call_free(&c);
-    m->release(req);
+    m->req->release(req);
     free(req);
     return err < 0 ? err : 0;
 }

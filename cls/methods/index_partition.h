@@ -70,15 +70,19 @@ typedef struct vmd_idx_batch {
     uint32_t count;
 } vmd_idx_batch;
 
+/* A mutating request type: its size, decoder (describing it in *b) and release. */
+typedef struct vmd_idx_request {
+    size_t size;
+    int (*decode)(void *req, const uint8_t *in, size_t inlen, vmd_idx_batch *b);
+    void (*release)(void *req);
+} vmd_idx_request;
+
 struct vmd_idx_mutation {
     const char *method;
-    int variant;     /* a constant of the method's own (index_popular.c: the direction) */
-    size_t req_size; /* bytes of the decoded request struct */
-    /* Decodes in into req (0, -EINVAL, -EPROTO, -ENOMEM) and describes it in *b. */
-    int (*decode)(void *req, const uint8_t *in, size_t inlen, vmd_idx_batch *b);
-    void (*release)(void *req); /* frees what decode allocated */
-    vmd_idx_reply_kind reply;
-    uint8_t max_status; /* STATUS replies: the highest status the method replies */
+    int variant;                /* a constant of the method's own (index_popular.c: direction) */
+    const vmd_idx_request *req; /* what it takes (VMD_IDX_REQUEST) */
+    vmd_idx_reply_kind reply;   /* what it replies */
+    uint8_t max_status;         /* STATUS replies: the highest status the method replies */
     /* Checks every item against its entry before anything changes; NULL: nothing to check. */
     int (*validate)(const vmd_idx_call *c);
     /*
@@ -124,16 +128,16 @@ static inline int vmd_idx_is_popular(const vmd_idx_entry *e)
 }
 
 /*
- * Defines the decode and release functions of a vmd_idx_mutation for request
- * type T (decoded by decode_fn, freed by free_fn) whose items are the array
- * r->arr and whose VM is the expression vm_of (of r; NULL for none):
- * prefix##_decode and prefix##_release.
+ * Defines `static const vmd_idx_request prefix##_request` for request type
+ * vmd_idx_<msg> (decoded by vmd_idx_<msg>_decode, freed by vmd_idx_<msg>_free)
+ * whose items are the array r->arr and whose VM is the expression vm_of (of
+ * r; NULL for none).
  */
-#define VMD_IDX_REQUEST(prefix, T, decode_fn, free_fn, arr, vm_of)                                 \
+#define VMD_IDX_REQUEST(prefix, msg, arr, vm_of)                                                   \
     static int prefix##_decode(void *req, const uint8_t *in, size_t inlen, vmd_idx_batch *b)       \
     {                                                                                              \
-        T *r = req;                                                                                \
-        int err = decode_fn(r, in, inlen);                                                         \
+        vmd_idx_##msg *r = req;                                                                    \
+        int err = vmd_idx_##msg##_decode(r, in, inlen);                                            \
         b->op_id = r->op_id;                                                                       \
         b->t = &r->t;                                                                              \
         b->vm = vm_of;                                                                             \
@@ -144,7 +148,9 @@ static inline int vmd_idx_is_popular(const vmd_idx_entry *e)
     }                                                                                              \
     static void prefix##_release(void *req)                                                        \
     {                                                                                              \
-        free_fn(req);                                                                              \
-    }
+        vmd_idx_##msg##_free(req);                                                                 \
+    }                                                                                              \
+    static const vmd_idx_request prefix##_request = {sizeof(vmd_idx_##msg), prefix##_decode,       \
+                                                     prefix##_release}
 
 #endif /* VMD_INDEX_PARTITION_H */

@@ -93,33 +93,17 @@ static int popular_one(vmd_idx_call *c, uint32_t i, void *out)
     return c->action[i] == VMD_IDX_KEEP ? 0 : vmd_idx_call_account(c, i, &old);
 }
 
-VMD_IDX_REQUEST(mark, vmd_idx_mark_req, vmd_idx_mark_req_decode, vmd_idx_mark_req_free, items, NULL)
-VMD_IDX_REQUEST(unmark, vmd_idx_unmark_req, vmd_idx_unmark_req_decode, vmd_idx_unmark_req_free, fps,
-                NULL)
+VMD_IDX_REQUEST(mark, mark_req, items, NULL);
+VMD_IDX_REQUEST(unmark, unmark_req, fps, NULL);
 
+/* One mutation in two directions: method, direction, request, reply, validate, apply. */
 static const vmd_idx_mutation idx_mark = {
-    .method = "idx_mark_popular",
-    .variant = MARK,
-    .req_size = sizeof(vmd_idx_mark_req),
-    .decode = mark_decode,
-    .release = mark_release,
-    .reply = VMD_IDX_REPLY_STATUS,
-    .max_status = VMD_IDX_MARK_STATUS_MAX,
-    .validate = popular_validate,
-    .apply = popular_one,
-};
+    "idx_mark_popular", MARK,       &mark_request, VMD_IDX_REPLY_STATUS, VMD_IDX_MARK_STATUS_MAX,
+    popular_validate,   popular_one};
 
 static const vmd_idx_mutation idx_unmark = {
-    .method = "idx_unmark_popular",
-    .variant = UNMARK,
-    .req_size = sizeof(vmd_idx_unmark_req),
-    .decode = unmark_decode,
-    .release = unmark_release,
-    .reply = VMD_IDX_REPLY_STATUS,
-    .max_status = VMD_IDX_UNMARK_STATUS_MAX,
-    .validate = popular_validate,
-    .apply = popular_one,
-};
+    "idx_unmark_popular",      UNMARK,           &unmark_request, VMD_IDX_REPLY_STATUS,
+    VMD_IDX_UNMARK_STATUS_MAX, popular_validate, popular_one};
 
 /*
  * Idempotency: marking is idempotent by construction (a resend finds the

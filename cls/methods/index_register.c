@@ -138,18 +138,12 @@ static int register_one(vmd_idx_call *c, uint32_t i, void *out)
     return vmd_idx_call_account(c, i, &old);
 }
 
-VMD_IDX_REQUEST(register, vmd_idx_register_req, vmd_idx_register_req_decode,
-                vmd_idx_register_req_free, items, r->vm)
+VMD_IDX_REQUEST(register, register_req, items, r->vm);
 
+/* Fields: method, variant, request, reply kind, highest status, validate, apply. */
 static const vmd_idx_mutation idx_register = {
-    .method = "idx_register",
-    .req_size = sizeof(vmd_idx_register_req),
-    .decode = register_decode,
-    .release = register_release,
-    .reply = VMD_IDX_REPLY_REGISTER,
-    .validate = register_validate,
-    .apply = register_one,
-};
+    "idx_register",    0,           &register_request, VMD_IDX_REPLY_REGISTER, 0,
+    register_validate, register_one};
 
 /*
  * Idempotency: a resend with the same op id while it is among the last 16 is
@@ -191,18 +185,11 @@ static int release_one(vmd_idx_call *c, uint32_t i, void *out)
     return vmd_idx_call_account(c, i, &old);
 }
 
-VMD_IDX_REQUEST(release, vmd_idx_release_req, vmd_idx_release_req_decode, vmd_idx_release_req_free,
-                fps, r->vm)
+VMD_IDX_REQUEST(release, release_req, fps, r->vm);
 
 static const vmd_idx_mutation idx_release = {
-    .method = "idx_release",
-    .req_size = sizeof(vmd_idx_release_req),
-    .decode = release_decode,
-    .release = release_release,
-    .reply = VMD_IDX_REPLY_STATUS,
-    .max_status = VMD_IDX_RELEASE_STATUS_MAX,
-    .apply = release_one,
-};
+    "idx_release", 0,          &release_request, VMD_IDX_REPLY_STATUS, VMD_IDX_RELEASE_STATUS_MAX,
+    NULL,          release_one};
 
 /*
  * Idempotency: a resend within the last 16 ops gets the stored reply. An
@@ -248,17 +235,10 @@ static int ref_one(vmd_idx_call *c, uint32_t i, void *out)
     return vmd_idx_call_account(c, i, &old);
 }
 
-VMD_IDX_REQUEST(ref, vmd_idx_ref_req, vmd_idx_ref_req_decode, vmd_idx_ref_req_free, items, NULL)
+VMD_IDX_REQUEST(ref, ref_req, items, NULL);
 
-static const vmd_idx_mutation idx_ref = {
-    .method = "idx_ref",
-    .req_size = sizeof(vmd_idx_ref_req),
-    .decode = ref_decode,
-    .release = ref_release,
-    .reply = VMD_IDX_REPLY_REF,
-    .validate = ref_validate,
-    .apply = ref_one,
-};
+static const vmd_idx_mutation idx_ref = {"idx_ref",    0,      &ref_request, VMD_IDX_REPLY_REF, 0,
+                                         ref_validate, ref_one};
 
 /*
  * Idempotency: ref is not idempotent by itself (a delta applied twice counts
