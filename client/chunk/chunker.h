@@ -40,13 +40,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/limits.h"
 #include "read/segment.h"
 
 #define VMD_CHUNK_MIN_DEFAULT 2048u
 #define VMD_CHUNK_AVG_DEFAULT 4096u
 #define VMD_CHUNK_MAX_DEFAULT 16384u
-#define VMD_CHUNK_MIN_LIMIT   64u      /* min >= 64: the gear hash's window */
-#define VMD_CHUNK_MAX_LIMIT   1048576u /* max <= 1 MiB (the index's chunk length limit) */
+#define VMD_CHUNK_MIN_LIMIT   64u                       /* min >= 64: the gear hash's window */
+#define VMD_CHUNK_MAX_LIMIT   ((unsigned)VMD_CHUNK_MAX) /* max <= 1 MiB (format/limits.h) */
 
 /* A store's chunk-size parameters, in bytes. */
 typedef struct vmd_chunk_params {

@@ -32,6 +32,7 @@
 
 #include "rados/store_int.h"
 #include "format/class_msg.h"
+#include "format/container.h"
 
 const char *vmd_version(void)
 {
@@ -126,10 +127,10 @@ typedef struct setting {
 
 static const setting settings[] = {
     {"partition_bits", 0, VMD_MAX_PARTITION_BITS, offsetof(vmd_store, partition_bits), 1},
-    {"chunk_min", 64, 1 << 20, offsetof(vmd_store, chunk_min), 0},
-    {"chunk_avg", 128, 1 << 20, offsetof(vmd_store, chunk_avg), 0},
-    {"chunk_max", 256, 1 << 20, offsetof(vmd_store, chunk_max), 0},
-    {"container_size", 65536, 64 << 20, offsetof(vmd_store, container_size), 0},
+    {"chunk_min", 64, VMD_CHUNK_MAX, offsetof(vmd_store, chunk_min), 0},
+    {"chunk_avg", 128, VMD_CHUNK_MAX, offsetof(vmd_store, chunk_avg), 0},
+    {"chunk_max", 256, VMD_CHUNK_MAX, offsetof(vmd_store, chunk_max), 0},
+    {"container_size", 65536, VMD_CTR_MAX_SIZE, offsetof(vmd_store, container_size), 0},
     {"zstd_level", 0, 19, offsetof(vmd_store, zstd_level), 1},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

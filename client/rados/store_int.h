@@ -16,11 +16,21 @@
 
 #include "vmdedup/vmdedup.h"
 
+/*
+ * The installed header repeats VMD_VM_ID_MAX for the library's users, who
+ * cannot include format/limits.h. Its value, taken before limits.h defines
+ * the one, must be that one (store.c includes this header first).
+ */
+enum { VMD_API_VM_ID_MAX = VMD_VM_ID_MAX };
+#include "format/limits.h"
+VMD_STATIC_ASSERT(VMD_API_VM_ID_MAX == VMD_VM_ID_MAX,
+                  "vmdedup/vmdedup.h and format/limits.h disagree on VMD_VM_ID_MAX");
+
 /* Name of the settings object in the meta pool. */
 #define VMD_STORE_OBJECT "vmd.store"
 
 /* Index partitions: 2^k with k <= this. */
-#define VMD_MAX_PARTITION_BITS 16
+#define VMD_MAX_PARTITION_BITS VMD_IDX_MAX_BITS /* format/limits.h */
 
 /* Version of the store layout written by vmd_store_init(). */
 #define VMD_STORE_FORMAT 1

@@ -33,7 +33,7 @@
 
 #include "read/segment.h"
 
-#define VMD_DIRTYMAP_DISK_MAX (1ull << 46) /* 64 TiB */
+#define VMD_DIRTYMAP_DISK_MAX VMD_DISK_MAX /* 64 TiB (format/limits.h) */
 #define VMD_CBT_BLOCK_SHIFT   16
 #define VMD_CBT_BLOCK_SIZE    (1u << VMD_CBT_BLOCK_SHIFT) /* 64 KiB */
 

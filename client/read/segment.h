@@ -14,8 +14,9 @@
 
 #include <stdint.h>
 
-#define VMD_SEGMENT_SHIFT 21
-#define VMD_SEGMENT_SIZE  (1u << VMD_SEGMENT_SHIFT) /* 2 MiB */
+#include "format/limits.h" /* VMD_SEGMENT_SHIFT: the stored formats' segment */
+
+#define VMD_SEGMENT_SIZE (1u << VMD_SEGMENT_SHIFT) /* 2 MiB */
 
 /* Segments of a disk of `size` bytes: ceil(size / 2 MiB). */
 static inline uint64_t vmd_segment_count(uint64_t size)

@@ -1,10 +1,19 @@
 /*
  * container_msg.c - encoders and validating decoders of the container methods' messages.
  *
- * Compiled into the class and into libvmdedup. Layouts are in ctr_ops.h and
- * docs/format.md. Every decoder reads through a bounded wire.h cursor,
- * checks the envelope (compat <= 1, nothing after it), then every field's
- * range and the message's internal consistency, before it returns 0.
+ * Compiled into the class and into libvmdedup. Layouts are in
+ * container_msg.h and docs/format.md. Every decoder reads through a bounded
+ * wire.h cursor, checks the envelope (compat <= 1, nothing after it), then
+ * every field's range and the message's internal consistency, before it
+ * returns 0. A newer writer may append fields: a payload's bytes after the
+ * known fields are skipped.
+ *
+ * Messages of fixed fields are tables for the message codec (msg_codec.h):
+ * the scrub request, the compaction reply and the stats request and reply,
+ * whose consistency rules are decode-only, as the class computes what it
+ * encodes. The scrub reply (its list's length is derived from the request)
+ * and the compaction request (its bitmap is borrowed from the input) are
+ * written out by hand below.
  */
 #include "format/container_msg.h"
 
@@ -12,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/msg_codec.h"
 #include "format/wire.h"
 
 /* Opens the one envelope of buf: nothing may follow it. */
@@ -42,32 +52,74 @@ static int counts_consistent(uint32_t nslots, uint32_t live, uint32_t dead, uint
     return nslots <= VMD_CTR_MAX_SLOTS && (uint64_t)live + dead + reclaimed == nslots;
 }
 
+/* A table for struct T: version 1, fields appended by a newer writer skipped. */
+#define CTR_DESC(T, rows, dchk)                                                                    \
+    {                                                                                              \
+        rows, VMD_MSG_NROWS(rows), sizeof(T), VMD_CTR_OPS_V, 0, -1, NULL, dchk                     \
+    }
+
+static int scrub_req_check(const void *msg, const void *arg)
+{
+    (void)arg;
+    return ((const vmd_ctr_scrub_req *)msg)->max_bad <= VMD_CTR_SCRUB_MAX;
+}
+
+static const vmd_mf scrub_req_rows[] = {VMD_MF_U32(vmd_ctr_scrub_req, max_bad)};
+static const vmd_msg_desc scrub_req = CTR_DESC(vmd_ctr_scrub_req, scrub_req_rows, scrub_req_check);
+
+static int compact_reply_check(const void *msg, const void *arg)
+{
+    const vmd_ctr_compact_reply *r = msg;
+    (void)arg;
+    return r->size_before <= VMD_CTR_MAX_SIZE && r->size_after <= r->size_before &&
+           (uint64_t)r->live + r->dead + r->reclaimed <= VMD_CTR_MAX_SLOTS;
+}
+
+static const vmd_mf compact_reply_rows[] = {
+    VMD_MF_U64(vmd_ctr_compact_reply, size_before), VMD_MF_U64(vmd_ctr_compact_reply, size_after),
+    VMD_MF_U32(vmd_ctr_compact_reply, live),        VMD_MF_U32(vmd_ctr_compact_reply, dead),
+    VMD_MF_U32(vmd_ctr_compact_reply, reclaimed),
+};
+static const vmd_msg_desc compact_reply =
+    CTR_DESC(vmd_ctr_compact_reply, compact_reply_rows, compact_reply_check);
+
+/* The stats request has no fields. */
+static const vmd_msg_desc stats_req = {NULL, 0, 1, VMD_CTR_OPS_V, 0, -1, NULL, NULL};
+
+/* Slot counts add up, byte counts fit in the object, flags known, VM id empty or valid. */
+static int stats_reply_check(const void *msg, const void *arg)
+{
+    const vmd_ctr_stats_reply *r = msg;
+    size_t vmlen = strlen(r->vm);
+
+    (void)arg;
+    return counts_consistent(r->nslots, r->live, r->dead, r->reclaimed) &&
+           r->object_size <= VMD_CTR_MAX_SIZE && r->live_stored <= r->object_size &&
+           r->dead_bytes <= r->object_size - r->live_stored && !(r->flags & ~VMD_CTR_F_KNOWN) &&
+           (vmlen == 0 || vmd_ctr_vm_valid(r->vm, vmlen));
+}
+
+static const vmd_mf stats_reply_rows[] = {
+    VMD_MF_U32(vmd_ctr_stats_reply, nslots),      VMD_MF_U32(vmd_ctr_stats_reply, live),
+    VMD_MF_U32(vmd_ctr_stats_reply, dead),        VMD_MF_U32(vmd_ctr_stats_reply, reclaimed),
+    VMD_MF_U64(vmd_ctr_stats_reply, live_stored), VMD_MF_U64(vmd_ctr_stats_reply, live_raw),
+    VMD_MF_U64(vmd_ctr_stats_reply, dead_bytes),  VMD_MF_U64(vmd_ctr_stats_reply, object_size),
+    VMD_MF_U16(vmd_ctr_stats_reply, flags),       VMD_MF_U64(vmd_ctr_stats_reply, id),
+    VMD_MF_STR8(vmd_ctr_stats_reply, vm, 0),
+};
+static const vmd_msg_desc stats_reply =
+    CTR_DESC(vmd_ctr_stats_reply, stats_reply_rows, stats_reply_check);
+
 /* ---- ctr_scrub ---- */
 
 int vmd_ctr_scrub_req_encode(const vmd_ctr_scrub_req *r, uint8_t *buf, size_t cap, size_t *len)
 {
-    vmd_wr w;
-    size_t env;
-
-    vmd_wr_init(&w, buf, cap);
-    env = vmd_wr_begin(&w, VMD_CTR_OPS_V, 1);
-    vmd_put_u32(&w, r->max_bad);
-    return close_envelope(&w, env, len);
+    return vmd_msg_encode_to(&scrub_req, r, NULL, buf, cap, len);
 }
 
 int vmd_ctr_scrub_req_decode(vmd_ctr_scrub_req *out, const uint8_t *buf, size_t len)
 {
-    vmd_rd r, body;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = open_envelope(&r, buf, len, &body);
-    if (err)
-        return err;
-    out->max_bad = vmd_get_u32(&body);
-    if (body.err)
-        return body.err;
-    return out->max_bad <= VMD_CTR_SCRUB_MAX ? 0 : -EINVAL;
+    return vmd_msg_decode(&scrub_req, out, NULL, buf, len);
 }
 
 int vmd_ctr_scrub_reply_encode(const vmd_ctr_scrub_reply *r, uint8_t *buf, size_t cap, size_t *len)
@@ -201,108 +253,34 @@ int vmd_ctr_compact_req_decode(vmd_ctr_compact_req *out, const uint8_t *buf, siz
 int vmd_ctr_compact_reply_encode(const vmd_ctr_compact_reply *r, uint8_t *buf, size_t cap,
                                  size_t *len)
 {
-    vmd_wr w;
-    size_t env;
-
-    vmd_wr_init(&w, buf, cap);
-    env = vmd_wr_begin(&w, VMD_CTR_OPS_V, 1);
-    vmd_put_u64(&w, r->size_before);
-    vmd_put_u64(&w, r->size_after);
-    vmd_put_u32(&w, r->live);
-    vmd_put_u32(&w, r->dead);
-    vmd_put_u32(&w, r->reclaimed);
-    return close_envelope(&w, env, len);
+    return vmd_msg_encode_to(&compact_reply, r, NULL, buf, cap, len);
 }
 
 int vmd_ctr_compact_reply_decode(vmd_ctr_compact_reply *out, const uint8_t *buf, size_t len)
 {
-    vmd_rd r, body;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = open_envelope(&r, buf, len, &body);
-    if (err)
-        return err;
-    out->size_before = vmd_get_u64(&body);
-    out->size_after = vmd_get_u64(&body);
-    out->live = vmd_get_u32(&body);
-    out->dead = vmd_get_u32(&body);
-    out->reclaimed = vmd_get_u32(&body);
-    if (body.err)
-        return body.err;
-    if (out->size_before > VMD_CTR_MAX_SIZE || out->size_after > out->size_before ||
-        (uint64_t)out->live + out->dead + out->reclaimed > VMD_CTR_MAX_SLOTS)
-        return -EINVAL;
-    return 0;
+    return vmd_msg_decode(&compact_reply, out, NULL, buf, len);
 }
 
 /* ---- ctr_stats ---- */
 
 int vmd_ctr_stats_req_encode(uint8_t *buf, size_t cap, size_t *len)
 {
-    vmd_wr w;
-    size_t env;
-
-    vmd_wr_init(&w, buf, cap);
-    env = vmd_wr_begin(&w, VMD_CTR_OPS_V, 1);
-    return close_envelope(&w, env, len);
+    uint8_t none = 0;
+    return vmd_msg_encode_to(&stats_req, &none, NULL, buf, cap, len);
 }
 
 int vmd_ctr_stats_req_decode(const uint8_t *buf, size_t len)
 {
-    vmd_rd r, body;
-    return open_envelope(&r, buf, len, &body);
+    uint8_t none;
+    return vmd_msg_decode(&stats_req, &none, NULL, buf, len);
 }
 
 int vmd_ctr_stats_reply_encode(const vmd_ctr_stats_reply *r, uint8_t *buf, size_t cap, size_t *len)
 {
-    vmd_wr w;
-    size_t env;
-
-    vmd_wr_init(&w, buf, cap);
-    env = vmd_wr_begin(&w, VMD_CTR_OPS_V, 1);
-    vmd_put_u32(&w, r->nslots);
-    vmd_put_u32(&w, r->live);
-    vmd_put_u32(&w, r->dead);
-    vmd_put_u32(&w, r->reclaimed);
-    vmd_put_u64(&w, r->live_stored);
-    vmd_put_u64(&w, r->live_raw);
-    vmd_put_u64(&w, r->dead_bytes);
-    vmd_put_u64(&w, r->object_size);
-    vmd_put_u16(&w, r->flags);
-    vmd_put_u64(&w, r->id);
-    vmd_put_str8(&w, r->vm);
-    return close_envelope(&w, env, len);
+    return vmd_msg_encode_to(&stats_reply, r, NULL, buf, cap, len);
 }
 
 int vmd_ctr_stats_reply_decode(vmd_ctr_stats_reply *out, const uint8_t *buf, size_t len)
 {
-    vmd_rd r, body;
-    size_t vmlen;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = open_envelope(&r, buf, len, &body);
-    if (err)
-        return err;
-    out->nslots = vmd_get_u32(&body);
-    out->live = vmd_get_u32(&body);
-    out->dead = vmd_get_u32(&body);
-    out->reclaimed = vmd_get_u32(&body);
-    out->live_stored = vmd_get_u64(&body);
-    out->live_raw = vmd_get_u64(&body);
-    out->dead_bytes = vmd_get_u64(&body);
-    out->object_size = vmd_get_u64(&body);
-    out->flags = vmd_get_u16(&body);
-    out->id = vmd_get_u64(&body);
-    vmd_get_str8(&body, out->vm, sizeof(out->vm));
-    if (body.err)
-        return body.err;
-    vmlen = strlen(out->vm);
-    if (!counts_consistent(out->nslots, out->live, out->dead, out->reclaimed) ||
-        out->object_size > VMD_CTR_MAX_SIZE || out->live_stored > out->object_size ||
-        out->dead_bytes > out->object_size - out->live_stored || (out->flags & ~VMD_CTR_F_KNOWN) ||
-        (vmlen && !vmd_ctr_vm_valid(out->vm, vmlen)))
-        return -EINVAL;
-    return 0;
+    return vmd_msg_decode(&stats_reply, out, NULL, buf, len);
 }

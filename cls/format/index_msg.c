@@ -1,39 +1,25 @@
 /*
- * index_msg.c - encoders and validating decoders of the index-partition messages.
+ * index_msg.c - the index-partition messages, as tables for the message codec.
  *
- * Compiled into the class and into libvmdedup (see idx_ops.h for the
- * contract, docs/format.md for the layouts). Every message is
+ * Compiled into the class and into libvmdedup (index_msg.h has the
+ * contract, docs/format.md the layouts). Each message below is one table of
+ * rows in wire order (msg_codec.h); the one encoder and validating decoder
+ * of msg_codec.c do the work, and the public functions of index_msg.h are
+ * thin wrappers around them. Every message is an envelope of version 1:
  *
- *     envelope(v1) | fields ... | count:u32 | count x item
+ *     request   op_id[16] target(bits u8, partition u16) [vm str8] count u32  count x item
+ *     reply     count u32 [more u8]  count x item
  *
- * Decoders follow one line: open the envelope -> read the fixed fields ->
- * read and bound the count (it must fit in what remains of the input before
- * anything is allocated, so a short hostile message never costs more than
- * its own size) -> read the items -> close the envelope (no bytes left in a
- * v1 payload) -> check the rules that span items (ascending fps inside the
- * partition). A failed decode leaves nothing allocated.
+ * Rules that one row cannot state (a fingerprint cursor inside the
+ * partition, the statuses a given method replies, the order of idx_top
+ * entries, consistent counters) are the check functions of the tables.
  */
 #include "format/index_msg.h"
 
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
 
-#include "format/wire.h"
-
-/* Bytes one item of each message takes on the wire. */
-#define REG_ITEM_WIRE    (VMD_FP_SIZE + 4 + 8 + 4)
-#define REF_ITEM_WIRE    (VMD_FP_SIZE + 4)
-#define MARK_ITEM_WIRE   (VMD_FP_SIZE + 8 + 4)
-#define REG_RESULT_MIN   (1 + 4)
-#define REG_RESULT_MAX   (1 + 4 + 8 + 4)
-#define TOP_ITEM_MIN     (VMD_FP_SIZE + 4 + 4 + 1 + 8 + 8 + 4 + 1 + 8 + 4)
-#define TOP_ITEM_MAX     (TOP_ITEM_MIN + VMD_VM_ID_MAX)
-#define TARGET_WIRE      3
-#define VM_WIRE_MAX      (1 + VMD_VM_ID_MAX)
-#define REQ_FIXED_MAX    (VMD_WIRE_ENVELOPE_SIZE + VMD_OP_ID_SIZE + TARGET_WIRE + VM_WIRE_MAX + 4)
-#define REPLY_FIXED_MAX  (VMD_WIRE_ENVELOPE_SIZE + 4 + 1)
-#define STATS_REPLY_SIZE (VMD_WIRE_ENVELOPE_SIZE + 6 * 8)
+#include "format/msg_codec.h"
 
 int vmd_idx_top_order(uint32_t vm_count_a, const vmd_fp *a, uint32_t vm_count_b, const vmd_fp *b)
 {
@@ -42,947 +28,298 @@ int vmd_idx_top_order(uint32_t vm_count_a, const vmd_fp *a, uint32_t vm_count_b,
     return vmd_fp_cmp(a, b);
 }
 
-/* ---- shared checks ---- */
+/* A table of rows for a message of struct T: version 1, no bytes after the rows. */
+#define IDX_DESC(T, rows, target, chk, dchk)                                                       \
+    {                                                                                              \
+        rows, VMD_MSG_NROWS(rows), sizeof(T), VMD_IDX_MSG_V, 1, target, chk, dchk                  \
+    }
+/* Declares table `name` for struct T: its rows (the variadic part), then its descriptor. */
+#define IDX_MSG(name, T, target, chk, dchk, ...)                                                   \
+    static const vmd_mf name##_rows[] = {__VA_ARGS__};                                             \
+    static const vmd_msg_desc name = IDX_DESC(T, name##_rows, target, chk, dchk)
+#define TARGET_AT(T, m) ((int32_t)offsetof(T, m))
+#define NO_TARGET       (-1)
 
-static int target_valid(const vmd_idx_target *t)
+/* The tables, one row a line. */
+/* clang-format off */
+
+/* ---- items ---- */
+
+IDX_MSG(fp_item, vmd_fp, NO_TARGET, NULL, NULL, VMD_MF_SCALAR(VMD_MFK_BYTES, VMD_FP_SIZE));
+
+IDX_MSG(u8_item, uint8_t, NO_TARGET, NULL, NULL, VMD_MF_SCALAR(VMD_MFK_U8, 1));
+
+IDX_MSG(u64_item, uint64_t, NO_TARGET, NULL, NULL, VMD_MF_SCALAR(VMD_MFK_U64, 8));
+
+IDX_MSG(reg_item, vmd_idx_reg_item, NO_TARGET, NULL, NULL,
+        VMD_MF_BYTES(vmd_idx_reg_item, fp),
+        VMD_MF_U32_IN(vmd_idx_reg_item, chunk_len, 1, VMD_CHUNK_MAX),
+        VMD_MF_LOC(vmd_idx_reg_item, loc));
+
+IDX_MSG(reg_result, vmd_idx_reg_result, NO_TARGET, NULL, NULL,
+        VMD_MF_U8_IN(vmd_idx_reg_result, status, VMD_IDX_NEW, VMD_IDX_POPULAR),
+        VMD_MF_U32(vmd_idx_reg_result, vm_count),
+        VMD_MF_WHEN(vmd_idx_reg_result, status, VMD_IDX_POPULAR, 1),
+        VMD_MF_LOC(vmd_idx_reg_result, pop));
+
+IDX_MSG(ref_item, vmd_idx_ref_item, NO_TARGET, NULL, NULL,
+        VMD_MF_BYTES(vmd_idx_ref_item, fp),
+        VMD_MF_I32_IN(vmd_idx_ref_item, delta, VMD_MF_NONZERO,
+                      -VMD_IDX_DELTA_MAX, VMD_IDX_DELTA_MAX));
+
+IDX_MSG(mark_item, vmd_idx_mark_item, NO_TARGET, NULL, NULL,
+        VMD_MF_BYTES(vmd_idx_mark_item, fp),
+        VMD_MF_LOC(vmd_idx_mark_item, pop));
+
+/* An idx_top entry: the index entry's fields without its VM hashes. */
+IDX_MSG(top_item, vmd_idx_top_item, NO_TARGET, NULL, NULL,
+        VMD_MF_BYTES(vmd_idx_top_item, fp),
+        VMD_MF_U32(vmd_idx_top_item, e.vm_count),
+        VMD_MF_U32(vmd_idx_top_item, e.chunk_len),
+        VMD_MF_U8(vmd_idx_top_item, e.flags),
+        VMD_MF_U64(vmd_idx_top_item, e.pop_refs),
+        VMD_MF_LOC(vmd_idx_top_item, e.home),
+        VMD_MF_STR8(vmd_idx_top_item, e.home_vm, 0),
+        VMD_MF_LOC(vmd_idx_top_item, e.pop));
+
+/* ---- requests ---- */
+
+/* op id, target, [VM], then a batch of 1 .. 65,536 items in fp order. */
+#define MUTATION_HEAD(T) VMD_MF_BYTES(T, op_id), VMD_MF_TARGET(T, t)
+#define BATCH(T, ptr, item)                                                                        \
+    VMD_MF_U32(T, count), VMD_MF_ITEMS(T, count, ptr, 1, VMD_IDX_BATCH_MAX, VMD_MF_FP_ORDER, item)
+
+IDX_MSG(register_req, vmd_idx_register_req, TARGET_AT(vmd_idx_register_req, t), NULL, NULL,
+        MUTATION_HEAD(vmd_idx_register_req),
+        VMD_MF_STR8(vmd_idx_register_req, vm, VMD_MF_VM_ID),
+        BATCH(vmd_idx_register_req, items, reg_item));
+
+IDX_MSG(release_req, vmd_idx_release_req, TARGET_AT(vmd_idx_release_req, t), NULL, NULL,
+        MUTATION_HEAD(vmd_idx_release_req),
+        VMD_MF_STR8(vmd_idx_release_req, vm, VMD_MF_VM_ID),
+        BATCH(vmd_idx_release_req, fps, fp_item));
+
+IDX_MSG(unmark_req, vmd_idx_unmark_req, TARGET_AT(vmd_idx_unmark_req, t), NULL, NULL,
+        MUTATION_HEAD(vmd_idx_unmark_req),
+        BATCH(vmd_idx_unmark_req, fps, fp_item));
+
+IDX_MSG(ref_req, vmd_idx_ref_req, TARGET_AT(vmd_idx_ref_req, t), NULL, NULL,
+        MUTATION_HEAD(vmd_idx_ref_req),
+        BATCH(vmd_idx_ref_req, items, ref_item));
+
+IDX_MSG(mark_req, vmd_idx_mark_req, TARGET_AT(vmd_idx_mark_req, t), NULL, NULL,
+        MUTATION_HEAD(vmd_idx_mark_req),
+        BATCH(vmd_idx_mark_req, items, mark_item));
+
+/* A page's cursor names an fp of the partition. */
+static int top_req_check(const void *msg, const void *arg)
 {
-    return t->bits <= VMD_IDX_MAX_BITS && t->partition < (1u << t->bits);
+    const vmd_idx_top_req *r = msg;
+    (void)arg;
+    return !r->has_cursor || vmd_fp_partition(&r->cursor_fp, r->t.bits) == r->t.partition;
 }
 
-static int batch_count_valid(uint32_t n)
-{
-    return n >= 1 && n <= VMD_IDX_BATCH_MAX;
-}
+IDX_MSG(top_req, vmd_idx_top_req, NO_TARGET, top_req_check, NULL,
+        VMD_MF_TARGET(vmd_idx_top_req, t),
+        VMD_MF_U32(vmd_idx_top_req, min_vms),
+        VMD_MF_U32_IN(vmd_idx_top_req, max, 1, VMD_IDX_TOP_MAX),
+        VMD_MF_U8_IN(vmd_idx_top_req, has_cursor, 0, 1),
+        VMD_MF_WHEN(vmd_idx_top_req, has_cursor, 1, 2),
+        VMD_MF_U32(vmd_idx_top_req, cursor_vm_count),
+        VMD_MF_BYTES(vmd_idx_top_req, cursor_fp));
 
-/*
- * Checks n fingerprints found at the start of items of `stride` bytes: strictly
- * ascending and all in partition t.
- */
-static int fps_valid(const vmd_idx_target *t, const void *items, size_t stride, uint32_t n)
+IDX_MSG(reply_req, vmd_idx_reply_req, NO_TARGET, NULL, NULL,
+        VMD_MF_TARGET(vmd_idx_reply_req, t),
+        VMD_MF_BYTES(vmd_idx_reply_req, op_id));
+
+IDX_MSG(stats_req, vmd_idx_stats_req, NO_TARGET, NULL, NULL, VMD_MF_TARGET(vmd_idx_stats_req, t));
+
+/* ---- replies ---- */
+
+#define REPLY_BATCH(T, ptr, item)                                                                  \
+    VMD_MF_U32(T, count), VMD_MF_ITEMS(T, count, ptr, 1, VMD_IDX_BATCH_MAX, 0, item)
+
+IDX_MSG(register_reply, vmd_idx_register_reply, NO_TARGET, NULL, NULL,
+        REPLY_BATCH(vmd_idx_register_reply, items, reg_result));
+
+/* Every status is one the method replies; arg: its highest (uint8_t). */
+static int status_reply_check(const void *msg, const void *arg)
 {
-    const uint8_t *p = items;
-    const vmd_fp *prev = NULL;
+    const vmd_idx_status_reply *r = msg;
+    uint8_t max = *(const uint8_t *)arg;
     uint32_t i;
 
-    for (i = 0; i < n; i++, p += stride) {
-        const vmd_fp *fp = (const vmd_fp *)p;
-        if (vmd_fp_partition(fp, t->bits) != t->partition)
+    for (i = 0; i < r->count; i++)
+        if (r->status[i] > max)
             return 0;
-        if (prev && vmd_fp_cmp(prev, fp) >= 0)
+    return 1;
+}
+
+IDX_MSG(status_reply, vmd_idx_status_reply, NO_TARGET, status_reply_check, NULL,
+        REPLY_BATCH(vmd_idx_status_reply, status, u8_item));
+
+IDX_MSG(ref_reply, vmd_idx_ref_reply, NO_TARGET, NULL, NULL,
+        REPLY_BATCH(vmd_idx_ref_reply, pop_refs, u64_item));
+
+/* Decoded entries are valid, in top order without repeats (the class sends them so). */
+static int top_reply_check(const void *msg, const void *arg)
+{
+    const vmd_idx_top_reply *r = msg;
+    const vmd_idx_top_item *it = r->items;
+    uint32_t i;
+
+    (void)arg;
+    for (i = 0; i < r->count; i++) {
+        if (vmd_idx_entry_check(&it[i].e))
             return 0;
-        prev = fp;
+        if (i > 0 && vmd_idx_top_order(it[i - 1].e.vm_count, &it[i - 1].fp, it[i].e.vm_count,
+                                       &it[i].fp) >= 0)
+            return 0;
     }
     return 1;
 }
 
-static int vm_valid(const char *vm)
+IDX_MSG(top_reply, vmd_idx_top_reply, NO_TARGET, NULL, top_reply_check,
+        VMD_MF_U32(vmd_idx_top_reply, count),
+        VMD_MF_U8_IN(vmd_idx_top_reply, more, 0, 1),
+        VMD_MF_ITEMS(vmd_idx_top_reply, count, items, 0, VMD_IDX_TOP_MAX, 0, top_item));
+
+/* Popular parts never exceed the wholes they belong to. */
+static int stats_reply_check(const void *msg, const void *arg)
 {
-    return vmd_vm_id_valid(vm, strnlen(vm, VMD_VM_ID_MAX + 1));
+    const vmd_idx_counters *c = msg;
+    (void)arg;
+    return c->popular_entries <= c->entries && c->popular_bytes <= c->bytes;
 }
 
-/* ---- encoding helpers ---- */
+IDX_MSG(stats_reply, vmd_idx_counters, NO_TARGET, NULL, stats_reply_check,
+        VMD_MF_U64(vmd_idx_counters, entries),
+        VMD_MF_U64(vmd_idx_counters, holdings),
+        VMD_MF_U64(vmd_idx_counters, popular_entries),
+        VMD_MF_U64(vmd_idx_counters, bytes),
+        VMD_MF_U64(vmd_idx_counters, popular_bytes),
+        VMD_MF_U64(vmd_idx_counters, popular_refs));
 
-static int wr_open(vmd_wr *w, size_t cap, size_t *env)
-{
-    uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf)
-        return -ENOMEM;
-    vmd_wr_init(w, buf, cap);
-    *env = vmd_wr_begin(w, VMD_IDX_MSG_V, 1);
-    return 0;
-}
+/* clang-format on */
 
-static int wr_close(vmd_wr *w, size_t env, uint8_t **out, size_t *outlen)
-{
-    int err;
+/* ---- the functions of index_msg.h ---- */
 
-    vmd_wr_end(w, env);
-    if (w->err) {
-        err = w->err;
-        free(w->buf);
-        return err;
+/* Defines vmd_idx_<name>_encode and vmd_idx_<name>_decode over table `desc`. */
+#define IDX_CODEC(name, T, desc)                                                                   \
+    int vmd_idx_##name##_encode(const T *r, uint8_t **out, size_t *outlen)                         \
+    {                                                                                              \
+        return vmd_msg_encode(&desc, r, NULL, out, outlen);                                        \
+    }                                                                                              \
+    int vmd_idx_##name##_decode(T *out, const uint8_t *buf, size_t len)                            \
+    {                                                                                              \
+        return vmd_msg_decode(&desc, out, NULL, buf, len);                                         \
     }
-    *out = w->buf;
-    *outlen = w->len;
-    return 0;
-}
 
-static void put_target(vmd_wr *w, const vmd_idx_target *t)
-{
-    vmd_put_u8(w, t->bits);
-    vmd_put_u16(w, t->partition);
-}
-
-static void put_loc(vmd_wr *w, const vmd_loc *l)
-{
-    vmd_put_u64(w, l->id);
-    vmd_put_u32(w, l->slot);
-}
-
-/* ---- decoding helpers ---- */
-
-/* Opens the single envelope that must make up buf. */
-static int rd_open(vmd_rd *body, uint8_t *version, const uint8_t *buf, size_t len)
-{
-    vmd_rd r;
-    int err;
-
-    vmd_rd_init(&r, buf, len);
-    err = vmd_rd_envelope(&r, VMD_IDX_MSG_V, version, body);
-    if (err)
-        return err;
-    return vmd_rd_left(&r) == 0 ? 0 : -EINVAL;
-}
-
-/* Ends a decode: no short read, and nothing left over in a v1 payload. */
-static int rd_close(const vmd_rd *body, uint8_t version)
-{
-    if (body->err)
-        return body->err;
-    if (version == VMD_IDX_MSG_V && vmd_rd_left(body) != 0)
-        return -EINVAL;
-    return 0;
-}
-
-static void get_target(vmd_rd *r, vmd_idx_target *t)
-{
-    t->bits = vmd_get_u8(r);
-    t->partition = vmd_get_u16(r);
-}
-
-static void get_loc(vmd_rd *r, vmd_loc *l)
-{
-    l->id = vmd_get_u64(r);
-    l->slot = vmd_get_u32(r);
-}
-
-/*
- * Reads a count in [lo, hi] whose items (at least item_min bytes each) fit in
- * what remains; returns 0 or -EINVAL.
- */
-static int get_count(vmd_rd *r, uint32_t lo, uint32_t hi, size_t item_min, uint32_t *count)
-{
-    *count = vmd_get_u32(r);
-    if (r->err)
-        return r->err;
-    if (*count < lo || *count > hi || (uint64_t)*count * item_min > vmd_rd_left(r))
-        return -EINVAL;
-    return 0;
-}
-
-/* calloc of n elements, never NULL for n = 0 on success. */
-static void *alloc_items(uint32_t n, size_t size)
-{
-    return calloc(n ? n : 1, size);
-}
-
-/* Reads the op id, target and (when vm != NULL) VM of a mutating request. */
-static int get_mutation_head(vmd_rd *r, uint8_t *op_id, vmd_idx_target *t, char *vm)
-{
-    vmd_get_bytes(r, op_id, VMD_OP_ID_SIZE);
-    get_target(r, t);
-    if (vm)
-        vmd_get_str8(r, vm, VMD_VM_ID_MAX + 1);
-    if (r->err)
-        return r->err;
-    if (!target_valid(t) || (vm && !vm_valid(vm)))
-        return -EINVAL;
-    return 0;
-}
-
-static void put_mutation_head(vmd_wr *w, const uint8_t *op_id, const vmd_idx_target *t,
-                              const char *vm)
-{
-    vmd_put_bytes(w, op_id, VMD_OP_ID_SIZE);
-    put_target(w, t);
-    if (vm)
-        vmd_put_str8(w, vm);
-}
-
-static void get_fp(vmd_rd *r, vmd_fp *fp)
-{
-    vmd_get_bytes(r, fp->b, VMD_FP_SIZE);
-}
-
-/* ---- idx_register ---- */
-
-static int reg_item_valid(const vmd_idx_reg_item *it)
-{
-    return it->chunk_len >= 1 && it->chunk_len <= VMD_CHUNK_MAX;
-}
-
-static int register_req_valid(const vmd_idx_register_req *r)
-{
-    uint32_t i;
-    if (!target_valid(&r->t) || !vm_valid(r->vm) || !batch_count_valid(r->count))
-        return 0;
-    for (i = 0; i < r->count; i++)
-        if (!reg_item_valid(&r->items[i]))
-            return 0;
-    return fps_valid(&r->t, r->items, sizeof(r->items[0]), r->count);
-}
-
-int vmd_idx_register_req_encode(const vmd_idx_register_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!register_req_valid(r))
-        return -EINVAL;
-    err = wr_open(&w, REQ_FIXED_MAX + (size_t)r->count * REG_ITEM_WIRE, &env);
-    if (err)
-        return err;
-    put_mutation_head(&w, r->op_id, &r->t, r->vm);
-    vmd_put_u32(&w, r->count);
-    for (i = 0; i < r->count; i++) {
-        vmd_put_bytes(&w, r->items[i].fp.b, VMD_FP_SIZE);
-        vmd_put_u32(&w, r->items[i].chunk_len);
-        put_loc(&w, &r->items[i].loc);
+/* Defines vmd_idx_<name>_free for a message that owns an array. */
+#define IDX_FREE(name, T, desc)                                                                    \
+    void vmd_idx_##name##_free(T *r)                                                               \
+    {                                                                                              \
+        vmd_msg_free(&desc, r);                                                                    \
     }
-    return wr_close(&w, env, out, outlen);
-}
 
-int vmd_idx_register_req_decode(vmd_idx_register_req *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
+IDX_CODEC(register_req, vmd_idx_register_req, register_req)
+IDX_CODEC(release_req, vmd_idx_release_req, release_req)
+IDX_CODEC(ref_req, vmd_idx_ref_req, ref_req)
+IDX_CODEC(mark_req, vmd_idx_mark_req, mark_req)
+IDX_CODEC(unmark_req, vmd_idx_unmark_req, unmark_req)
+IDX_CODEC(top_req, vmd_idx_top_req, top_req)
+IDX_CODEC(stats_req, vmd_idx_stats_req, stats_req)
+IDX_CODEC(reply_req, vmd_idx_reply_req, reply_req)
+IDX_CODEC(register_reply, vmd_idx_register_reply, register_reply)
+IDX_CODEC(ref_reply, vmd_idx_ref_reply, ref_reply)
+IDX_CODEC(top_reply, vmd_idx_top_reply, top_reply)
+IDX_CODEC(stats_reply, vmd_idx_counters, stats_reply)
 
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_mutation_head(&body, out->op_id, &out->t, out->vm);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, REG_ITEM_WIRE, &out->count);
-    if (err)
-        goto error;
-    out->items = alloc_items(out->count, sizeof(*out->items));
-    if (!out->items) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count; i++) {
-        get_fp(&body, &out->items[i].fp);
-        out->items[i].chunk_len = vmd_get_u32(&body);
-        get_loc(&body, &out->items[i].loc);
-    }
-    err = rd_close(&body, version);
-    if (!err && !register_req_valid(out))
-        err = -EINVAL;
-    if (!err)
-        return 0;
-error:
-    vmd_idx_register_req_free(out);
-    return err;
-}
+IDX_FREE(register_req, vmd_idx_register_req, register_req)
+IDX_FREE(release_req, vmd_idx_release_req, release_req)
+IDX_FREE(ref_req, vmd_idx_ref_req, ref_req)
+IDX_FREE(mark_req, vmd_idx_mark_req, mark_req)
+IDX_FREE(unmark_req, vmd_idx_unmark_req, unmark_req)
+IDX_FREE(register_reply, vmd_idx_register_reply, register_reply)
+IDX_FREE(status_reply, vmd_idx_status_reply, status_reply)
+IDX_FREE(ref_reply, vmd_idx_ref_reply, ref_reply)
+IDX_FREE(top_reply, vmd_idx_top_reply, top_reply)
 
-void vmd_idx_register_req_free(vmd_idx_register_req *r)
-{
-    if (!r)
-        return;
-    free(r->items);
-    memset(r, 0, sizeof(*r));
-}
-
-static int reg_result_valid(const vmd_idx_reg_result *x)
-{
-    return x->status <= VMD_IDX_POPULAR;
-}
-
-int vmd_idx_register_reply_encode(const vmd_idx_register_reply *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!batch_count_valid(r->count))
-        return -EINVAL;
-    for (i = 0; i < r->count; i++)
-        if (!reg_result_valid(&r->items[i]))
-            return -EINVAL;
-    err = wr_open(&w, REPLY_FIXED_MAX + (size_t)r->count * REG_RESULT_MAX, &env);
-    if (err)
-        return err;
-    vmd_put_u32(&w, r->count);
-    for (i = 0; i < r->count; i++) {
-        vmd_put_u8(&w, r->items[i].status);
-        vmd_put_u32(&w, r->items[i].vm_count);
-        if (r->items[i].status == VMD_IDX_POPULAR)
-            put_loc(&w, &r->items[i].pop);
-    }
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_register_reply_decode(vmd_idx_register_reply *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, REG_RESULT_MIN, &out->count);
-    if (err)
-        goto error;
-    out->items = alloc_items(out->count, sizeof(*out->items));
-    if (!out->items) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count && !body.err; i++) {
-        vmd_idx_reg_result *x = &out->items[i];
-        x->status = vmd_get_u8(&body);
-        x->vm_count = vmd_get_u32(&body);
-        if (!reg_result_valid(x)) {
-            err = -EINVAL;
-            goto error;
-        }
-        if (x->status == VMD_IDX_POPULAR)
-            get_loc(&body, &x->pop);
-    }
-    err = rd_close(&body, version);
-    if (!err)
-        return 0;
-error:
-    vmd_idx_register_reply_free(out);
-    return err;
-}
-
-void vmd_idx_register_reply_free(vmd_idx_register_reply *r)
-{
-    if (!r)
-        return;
-    free(r->items);
-    memset(r, 0, sizeof(*r));
-}
-
-/* ---- requests that are a list of fps: idx_release (with a VM), idx_unmark_popular ---- */
-
-static int encode_fps_req(const uint8_t *op_id, const vmd_idx_target *t, const char *vm,
-                          uint32_t count, const vmd_fp *fps, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!target_valid(t) || (vm && !vm_valid(vm)) || !batch_count_valid(count) ||
-        !fps_valid(t, fps, sizeof(fps[0]), count))
-        return -EINVAL;
-    err = wr_open(&w, REQ_FIXED_MAX + (size_t)count * VMD_FP_SIZE, &env);
-    if (err)
-        return err;
-    put_mutation_head(&w, op_id, t, vm);
-    vmd_put_u32(&w, count);
-    for (i = 0; i < count; i++)
-        vmd_put_bytes(&w, fps[i].b, VMD_FP_SIZE);
-    return wr_close(&w, env, out, outlen);
-}
-
-static int decode_fps_req(uint8_t *op_id, vmd_idx_target *t, char *vm, uint32_t *count,
-                          vmd_fp **fps, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    *fps = NULL;
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_mutation_head(&body, op_id, t, vm);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, VMD_FP_SIZE, count);
-    if (err)
-        return err;
-    *fps = alloc_items(*count, sizeof(**fps));
-    if (!*fps)
-        return -ENOMEM;
-    for (i = 0; i < *count; i++)
-        get_fp(&body, &(*fps)[i]);
-    err = rd_close(&body, version);
-    if (!err && !fps_valid(t, *fps, sizeof(**fps), *count))
-        err = -EINVAL;
-    return err;
-}
-
-int vmd_idx_release_req_encode(const vmd_idx_release_req *r, uint8_t **out, size_t *outlen)
-{
-    return encode_fps_req(r->op_id, &r->t, r->vm, r->count, r->fps, out, outlen);
-}
-
-int vmd_idx_release_req_decode(vmd_idx_release_req *out, const uint8_t *buf, size_t len)
-{
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = decode_fps_req(out->op_id, &out->t, out->vm, &out->count, &out->fps, buf, len);
-    if (err)
-        vmd_idx_release_req_free(out);
-    return err;
-}
-
-void vmd_idx_release_req_free(vmd_idx_release_req *r)
-{
-    if (!r)
-        return;
-    free(r->fps);
-    memset(r, 0, sizeof(*r));
-}
-
-int vmd_idx_unmark_req_encode(const vmd_idx_unmark_req *r, uint8_t **out, size_t *outlen)
-{
-    return encode_fps_req(r->op_id, &r->t, NULL, r->count, r->fps, out, outlen);
-}
-
-int vmd_idx_unmark_req_decode(vmd_idx_unmark_req *out, const uint8_t *buf, size_t len)
-{
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = decode_fps_req(out->op_id, &out->t, NULL, &out->count, &out->fps, buf, len);
-    if (err)
-        vmd_idx_unmark_req_free(out);
-    return err;
-}
-
-void vmd_idx_unmark_req_free(vmd_idx_unmark_req *r)
-{
-    if (!r)
-        return;
-    free(r->fps);
-    memset(r, 0, sizeof(*r));
-}
-
-/* ---- status replies: idx_release, idx_mark_popular, idx_unmark_popular ---- */
-
+/* The status reply also takes the highest status its method replies. */
 int vmd_idx_status_reply_encode(const vmd_idx_status_reply *r, uint8_t max_status, uint8_t **out,
                                 size_t *outlen)
 {
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!batch_count_valid(r->count))
-        return -EINVAL;
-    for (i = 0; i < r->count; i++)
-        if (r->status[i] > max_status)
-            return -EINVAL;
-    err = wr_open(&w, REPLY_FIXED_MAX + r->count, &env);
-    if (err)
-        return err;
-    vmd_put_u32(&w, r->count);
-    vmd_put_bytes(&w, r->status, r->count);
-    return wr_close(&w, env, out, outlen);
+    return vmd_msg_encode(&status_reply, r, &max_status, out, outlen);
 }
 
 int vmd_idx_status_reply_decode(vmd_idx_status_reply *out, uint8_t max_status, const uint8_t *buf,
                                 size_t len)
 {
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, 1, &out->count);
-    if (err)
-        goto error;
-    out->status = alloc_items(out->count, 1);
-    if (!out->status) {
-        err = -ENOMEM;
-        goto error;
-    }
-    vmd_get_bytes(&body, out->status, out->count);
-    err = rd_close(&body, version);
-    for (i = 0; !err && i < out->count; i++)
-        if (out->status[i] > max_status)
-            err = -EINVAL;
-    if (!err)
-        return 0;
-error:
-    vmd_idx_status_reply_free(out);
-    return err;
+    return vmd_msg_decode(&status_reply, out, &max_status, buf, len);
 }
 
-void vmd_idx_status_reply_free(vmd_idx_status_reply *r)
+/* ---- the replies of the mutating methods, by kind ---- */
+
+/* The three reply structs share this layout: a count, then the array. */
+typedef struct batch_reply {
+    uint32_t count;
+    void *items;
+} batch_reply;
+
+#define SAME_LAYOUT(T, arr)                                                                        \
+    VMD_STATIC_ASSERT(sizeof(T) == sizeof(batch_reply) &&                                          \
+                          offsetof(T, count) == offsetof(batch_reply, count) &&                    \
+                          offsetof(T, arr) == offsetof(batch_reply, items),                        \
+                      #T " is laid out as batch_reply")
+SAME_LAYOUT(vmd_idx_register_reply, items);
+SAME_LAYOUT(vmd_idx_status_reply, status);
+SAME_LAYOUT(vmd_idx_ref_reply, pop_refs);
+
+static const struct {
+    const vmd_msg_desc *desc;
+    size_t item_size;
+} reply_kinds[] = {
+    [VMD_IDX_REPLY_REGISTER] = {&register_reply, sizeof(vmd_idx_reg_result)},
+    [VMD_IDX_REPLY_STATUS] = {&status_reply, sizeof(uint8_t)},
+    [VMD_IDX_REPLY_REF] = {&ref_reply, sizeof(uint64_t)},
+};
+
+static const vmd_msg_desc *reply_desc(vmd_idx_reply_kind kind)
 {
-    if (!r)
-        return;
-    free(r->status);
-    memset(r, 0, sizeof(*r));
+    return (unsigned)kind < sizeof(reply_kinds) / sizeof(reply_kinds[0]) ? reply_kinds[kind].desc
+                                                                         : NULL;
 }
 
-/* ---- idx_ref ---- */
-
-static int delta_valid(int32_t d)
+size_t vmd_idx_reply_item_size(vmd_idx_reply_kind kind)
 {
-    return d != 0 && d >= -VMD_IDX_DELTA_MAX && d <= VMD_IDX_DELTA_MAX;
+    return reply_desc(kind) ? reply_kinds[kind].item_size : 0;
 }
 
-static int ref_req_valid(const vmd_idx_ref_req *r)
+int vmd_idx_reply_encode(vmd_idx_reply_kind kind, uint8_t max_status, uint32_t count,
+                         const void *items, uint8_t **out, size_t *outlen)
 {
-    uint32_t i;
-    if (!target_valid(&r->t) || !batch_count_valid(r->count))
-        return 0;
-    for (i = 0; i < r->count; i++)
-        if (!delta_valid(r->items[i].delta))
-            return 0;
-    return fps_valid(&r->t, r->items, sizeof(r->items[0]), r->count);
-}
+    const vmd_msg_desc *d = reply_desc(kind);
+    batch_reply r;
 
-int vmd_idx_ref_req_encode(const vmd_idx_ref_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!ref_req_valid(r))
+    if (!d)
         return -EINVAL;
-    err = wr_open(&w, REQ_FIXED_MAX + (size_t)r->count * REF_ITEM_WIRE, &env);
-    if (err)
-        return err;
-    put_mutation_head(&w, r->op_id, &r->t, NULL);
-    vmd_put_u32(&w, r->count);
-    for (i = 0; i < r->count; i++) {
-        vmd_put_bytes(&w, r->items[i].fp.b, VMD_FP_SIZE);
-        vmd_put_u32(&w, (uint32_t)r->items[i].delta);
-    }
-    return wr_close(&w, env, out, outlen);
+    r.count = count;
+    r.items = (void *)items; /* only read */
+    return vmd_msg_encode(d, &r, &max_status, out, outlen);
 }
 
-int vmd_idx_ref_req_decode(vmd_idx_ref_req *out, const uint8_t *buf, size_t len)
+int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
+                        uint32_t count)
 {
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
+    const vmd_msg_desc *d = reply_desc(kind);
+    batch_reply r;
     int err;
 
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_mutation_head(&body, out->op_id, &out->t, NULL);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, REF_ITEM_WIRE, &out->count);
-    if (err)
-        goto error;
-    out->items = alloc_items(out->count, sizeof(*out->items));
-    if (!out->items) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count; i++) {
-        get_fp(&body, &out->items[i].fp);
-        out->items[i].delta = (int32_t)vmd_get_u32(&body);
-    }
-    err = rd_close(&body, version);
-    if (!err && !ref_req_valid(out))
-        err = -EINVAL;
-    if (!err)
-        return 0;
-error:
-    vmd_idx_ref_req_free(out);
-    return err;
-}
-
-void vmd_idx_ref_req_free(vmd_idx_ref_req *r)
-{
-    if (!r)
-        return;
-    free(r->items);
-    memset(r, 0, sizeof(*r));
-}
-
-int vmd_idx_ref_reply_encode(const vmd_idx_ref_reply *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!batch_count_valid(r->count))
+    if (!d)
         return -EINVAL;
-    err = wr_open(&w, REPLY_FIXED_MAX + (size_t)r->count * 8, &env);
-    if (err)
-        return err;
-    vmd_put_u32(&w, r->count);
-    for (i = 0; i < r->count; i++)
-        vmd_put_u64(&w, r->pop_refs[i]);
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_ref_reply_decode(vmd_idx_ref_reply *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, 8, &out->count);
-    if (err)
-        goto error;
-    out->pop_refs = alloc_items(out->count, sizeof(uint64_t));
-    if (!out->pop_refs) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count; i++)
-        out->pop_refs[i] = vmd_get_u64(&body);
-    err = rd_close(&body, version);
-    if (!err)
-        return 0;
-error:
-    vmd_idx_ref_reply_free(out);
-    return err;
-}
-
-void vmd_idx_ref_reply_free(vmd_idx_ref_reply *r)
-{
-    if (!r)
-        return;
-    free(r->pop_refs);
-    memset(r, 0, sizeof(*r));
-}
-
-/* ---- idx_mark_popular ---- */
-
-static int mark_req_valid(const vmd_idx_mark_req *r)
-{
-    return target_valid(&r->t) && batch_count_valid(r->count) &&
-           fps_valid(&r->t, r->items, sizeof(r->items[0]), r->count);
-}
-
-int vmd_idx_mark_req_encode(const vmd_idx_mark_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (!mark_req_valid(r))
-        return -EINVAL;
-    err = wr_open(&w, REQ_FIXED_MAX + (size_t)r->count * MARK_ITEM_WIRE, &env);
-    if (err)
-        return err;
-    put_mutation_head(&w, r->op_id, &r->t, NULL);
-    vmd_put_u32(&w, r->count);
-    for (i = 0; i < r->count; i++) {
-        vmd_put_bytes(&w, r->items[i].fp.b, VMD_FP_SIZE);
-        put_loc(&w, &r->items[i].pop);
-    }
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_mark_req_decode(vmd_idx_mark_req *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_mutation_head(&body, out->op_id, &out->t, NULL);
-    if (!err)
-        err = get_count(&body, 1, VMD_IDX_BATCH_MAX, MARK_ITEM_WIRE, &out->count);
-    if (err)
-        goto error;
-    out->items = alloc_items(out->count, sizeof(*out->items));
-    if (!out->items) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count; i++) {
-        get_fp(&body, &out->items[i].fp);
-        get_loc(&body, &out->items[i].pop);
-    }
-    err = rd_close(&body, version);
-    if (!err && !mark_req_valid(out))
+    err = vmd_msg_decode(d, &r, &max_status, buf, len);
+    if (!err && r.count != count)
         err = -EINVAL;
-    if (!err)
-        return 0;
-error:
-    vmd_idx_mark_req_free(out);
-    return err;
-}
-
-void vmd_idx_mark_req_free(vmd_idx_mark_req *r)
-{
-    if (!r)
-        return;
-    free(r->items);
-    memset(r, 0, sizeof(*r));
-}
-
-/* ---- idx_top ---- */
-
-static int top_req_valid(const vmd_idx_top_req *r)
-{
-    if (!target_valid(&r->t) || r->max < 1 || r->max > VMD_IDX_TOP_MAX || r->has_cursor > 1)
-        return 0;
-    return !r->has_cursor || vmd_fp_partition(&r->cursor_fp, r->t.bits) == r->t.partition;
-}
-
-int vmd_idx_top_req_encode(const vmd_idx_top_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    int err;
-
-    if (!top_req_valid(r))
-        return -EINVAL;
-    err = wr_open(&w, VMD_WIRE_ENVELOPE_SIZE + TARGET_WIRE + 4 + 4 + 1 + 4 + VMD_FP_SIZE, &env);
-    if (err)
-        return err;
-    put_target(&w, &r->t);
-    vmd_put_u32(&w, r->min_vms);
-    vmd_put_u32(&w, r->max);
-    vmd_put_u8(&w, r->has_cursor);
-    if (r->has_cursor) {
-        vmd_put_u32(&w, r->cursor_vm_count);
-        vmd_put_bytes(&w, r->cursor_fp.b, VMD_FP_SIZE);
-    }
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_top_req_decode(vmd_idx_top_req *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (err)
-        return err;
-    get_target(&body, &out->t);
-    out->min_vms = vmd_get_u32(&body);
-    out->max = vmd_get_u32(&body);
-    out->has_cursor = vmd_get_u8(&body);
-    if (out->has_cursor == 1) {
-        out->cursor_vm_count = vmd_get_u32(&body);
-        get_fp(&body, &out->cursor_fp);
-    }
-    err = rd_close(&body, version);
-    if (!err && !top_req_valid(out))
-        err = -EINVAL;
-    return err;
-}
-
-int vmd_idx_top_reply_encode(const vmd_idx_top_reply *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    uint32_t i;
-    int err;
-
-    if (r->count > VMD_IDX_TOP_MAX || r->more > 1)
-        return -EINVAL;
-    err = wr_open(&w, REPLY_FIXED_MAX + (size_t)r->count * TOP_ITEM_MAX, &env);
-    if (err)
-        return err;
-    vmd_put_u32(&w, r->count);
-    vmd_put_u8(&w, r->more);
-    for (i = 0; i < r->count; i++) {
-        const vmd_idx_entry *e = &r->items[i].e;
-        vmd_put_bytes(&w, r->items[i].fp.b, VMD_FP_SIZE);
-        vmd_put_u32(&w, e->vm_count);
-        vmd_put_u32(&w, e->chunk_len);
-        vmd_put_u8(&w, e->flags);
-        vmd_put_u64(&w, e->pop_refs);
-        put_loc(&w, &e->home);
-        vmd_put_str8(&w, e->home_vm);
-        put_loc(&w, &e->pop);
-    }
-    return wr_close(&w, env, out, outlen);
-}
-
-static void get_top_item(vmd_rd *r, vmd_idx_top_item *it)
-{
-    vmd_idx_entry *e = &it->e;
-    get_fp(r, &it->fp);
-    e->vm_count = vmd_get_u32(r);
-    e->chunk_len = vmd_get_u32(r);
-    e->flags = vmd_get_u8(r);
-    e->pop_refs = vmd_get_u64(r);
-    get_loc(r, &e->home);
-    vmd_get_str8(r, e->home_vm, sizeof(e->home_vm));
-    get_loc(r, &e->pop);
-}
-
-/* Items are valid entries, in top order without repeats. */
-static int top_items_valid(const vmd_idx_top_item *items, uint32_t n)
-{
-    uint32_t i;
-    for (i = 0; i < n; i++) {
-        if (vmd_idx_entry_check(&items[i].e))
-            return 0;
-        if (i > 0 && vmd_idx_top_order(items[i - 1].e.vm_count, &items[i - 1].fp,
-                                       items[i].e.vm_count, &items[i].fp) >= 0)
-            return 0;
-    }
-    return 1;
-}
-
-int vmd_idx_top_reply_decode(vmd_idx_top_reply *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    uint32_t i;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (!err)
-        err = get_count(&body, 0, VMD_IDX_TOP_MAX, TOP_ITEM_MIN, &out->count);
-    if (err)
-        goto error;
-    out->more = vmd_get_u8(&body);
-    out->items = alloc_items(out->count, sizeof(*out->items));
-    if (!out->items) {
-        err = -ENOMEM;
-        goto error;
-    }
-    for (i = 0; i < out->count && !body.err; i++)
-        get_top_item(&body, &out->items[i]);
-    err = rd_close(&body, version);
-    if (!err && (out->more > 1 || !top_items_valid(out->items, out->count)))
-        err = -EINVAL;
-    if (!err)
-        return 0;
-error:
-    vmd_idx_top_reply_free(out);
-    return err;
-}
-
-void vmd_idx_top_reply_free(vmd_idx_top_reply *r)
-{
-    if (!r)
-        return;
-    free(r->items);
-    memset(r, 0, sizeof(*r));
-}
-
-/* ---- idx_reply ---- */
-
-int vmd_idx_reply_req_encode(const vmd_idx_reply_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    int err;
-
-    if (!target_valid(&r->t))
-        return -EINVAL;
-    err = wr_open(&w, VMD_WIRE_ENVELOPE_SIZE + TARGET_WIRE + VMD_OP_ID_SIZE, &env);
-    if (err)
-        return err;
-    put_target(&w, &r->t);
-    vmd_put_bytes(&w, r->op_id, VMD_OP_ID_SIZE);
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_reply_req_decode(vmd_idx_reply_req *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (err)
-        return err;
-    get_target(&body, &out->t);
-    vmd_get_bytes(&body, out->op_id, VMD_OP_ID_SIZE);
-    err = rd_close(&body, version);
-    if (!err && !target_valid(&out->t))
-        err = -EINVAL;
-    return err;
-}
-
-/* ---- idx_stats ---- */
-
-int vmd_idx_stats_req_encode(const vmd_idx_stats_req *r, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    int err;
-
-    if (!target_valid(&r->t))
-        return -EINVAL;
-    err = wr_open(&w, VMD_WIRE_ENVELOPE_SIZE + TARGET_WIRE, &env);
-    if (err)
-        return err;
-    put_target(&w, &r->t);
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_stats_req_decode(vmd_idx_stats_req *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (err)
-        return err;
-    get_target(&body, &out->t);
-    err = rd_close(&body, version);
-    if (!err && !target_valid(&out->t))
-        err = -EINVAL;
-    return err;
-}
-
-int vmd_idx_stats_reply_encode(const vmd_idx_counters *c, uint8_t **out, size_t *outlen)
-{
-    vmd_wr w;
-    size_t env;
-    int err;
-
-    err = wr_open(&w, STATS_REPLY_SIZE, &env);
-    if (err)
-        return err;
-    vmd_put_u64(&w, c->entries);
-    vmd_put_u64(&w, c->holdings);
-    vmd_put_u64(&w, c->popular_entries);
-    vmd_put_u64(&w, c->bytes);
-    vmd_put_u64(&w, c->popular_bytes);
-    vmd_put_u64(&w, c->popular_refs);
-    return wr_close(&w, env, out, outlen);
-}
-
-int vmd_idx_stats_reply_decode(vmd_idx_counters *out, const uint8_t *buf, size_t len)
-{
-    vmd_rd body;
-    uint8_t version;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    err = rd_open(&body, &version, buf, len);
-    if (err)
-        return err;
-    out->entries = vmd_get_u64(&body);
-    out->holdings = vmd_get_u64(&body);
-    out->popular_entries = vmd_get_u64(&body);
-    out->bytes = vmd_get_u64(&body);
-    out->popular_bytes = vmd_get_u64(&body);
-    out->popular_refs = vmd_get_u64(&body);
-    err = rd_close(&body, version);
-    if (!err && (out->popular_entries > out->entries || out->popular_bytes > out->bytes))
-        err = -EINVAL;
+    vmd_msg_free(d, &r);
     return err;
 }

@@ -281,7 +281,7 @@ void vmd_rcp_sig_init(uint64_t sig[VMD_RCP_SIG])
         sig[j] = UINT64_MAX;
 }
 
-void vmd_rcp_sig_add(uint64_t sig[VMD_RCP_SIG], const uint8_t fp[32])
+void vmd_rcp_sig_add(uint64_t sig[VMD_RCP_SIG], const uint8_t fp[VMD_FP_SIZE])
 {
     uint64_t v = fp_prefix(fp);
     int j, k;

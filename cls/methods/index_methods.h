@@ -1,8 +1,12 @@
 /*
- * index_methods.h - the index-partition methods of the class (logic in m_idx.c).
+ * index_methods.h - the index-partition methods of the class.
+ *
+ * Logic: index_register.c (register, release, ref), index_popular.c
+ * (mark/unmark popular, top, reply, stats), over index_partition.c (the
+ * partition's state and the driver of every mutating method).
  *
  * Each takes the partition object and the raw request. Read methods return
- * their encoded reply (idx_ops.h) in a malloc()ed buffer; mutating methods
+ * their encoded reply (index_msg.h) in a malloc()ed buffer; mutating methods
  * return no output (an OSD refuses write ops whose output exceeds
  * osd_max_write_op_reply_len, 64 bytes): they store their reply under
  * ~op.<op_id>, where idx_reply fetches it. See cls_methods.h for

@@ -69,6 +69,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -76,11 +78,11 @@ extern "C" {
 #define VMD_CDS_MAGIC       "VMDS"
 #define VMD_CDS_VERSION     1
 #define VMD_CDS_HEADER_SIZE 64
-#define VMD_CDS_ENTRY_SIZE  52         /* of version 1 */
-#define VMD_CDS_ENTRY_MAX   4096       /* largest entry_size a reader accepts */
-#define VMD_CDS_MAX_ENTRIES (1u << 24) /* 16.7 M chunks, 64 GiB at 4 KiB */
-#define VMD_CDS_CHUNK_MAX   (1u << 20)
-#define VMD_CDS_VERSION_MAX 99999999u /* 8 digits in object names */
+#define VMD_CDS_ENTRY_SIZE  52                        /* of version 1 */
+#define VMD_CDS_ENTRY_MAX   4096                      /* largest entry_size a reader accepts */
+#define VMD_CDS_MAX_ENTRIES (1u << 24)                /* 16.7 M chunks, 64 GiB at 4 KiB */
+#define VMD_CDS_CHUNK_MAX   ((unsigned)VMD_CHUNK_MAX) /* limits.h */
+#define VMD_CDS_VERSION_MAX 99999999u                 /* 8 digits in object names */
 #define VMD_CDS_POINTER     "vmd.cds"
 #define VMD_CDS_OID_SIZE    13 /* "cds." + 8 digits + NUL */
 
@@ -98,7 +100,7 @@ typedef struct vmd_cds_header {
 } vmd_cds_header;
 
 typedef struct vmd_cds_entry {
-    uint8_t fp[32];
+    uint8_t fp[VMD_FP_SIZE];
     uint64_t ctr;
     uint32_t slot;
     uint32_t raw_len;

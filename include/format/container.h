@@ -40,6 +40,8 @@
 
 #include <zstd.h>
 
+#include "format/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,9 +52,9 @@ extern "C" {
 #define VMD_CTR_SLOT_SIZE   56
 #define VMD_CTR_MAX_SIZE    (64u << 20) /* whole object */
 #define VMD_CTR_MAX_SLOTS   65536u
-#define VMD_CTR_CHUNK_MAX   (1u << 20) /* uncompressed chunk */
-#define VMD_CTR_VM_MAX      64
-#define VMD_CTR_FP_SIZE     32
+#define VMD_CTR_CHUNK_MAX   ((unsigned)VMD_CHUNK_MAX) /* uncompressed chunk (limits.h) */
+#define VMD_CTR_VM_MAX      VMD_VM_ID_MAX             /* limits.h */
+#define VMD_CTR_FP_SIZE     VMD_FP_SIZE               /* limits.h */
 
 #define VMD_CTR_F_POPULAR 0x1u
 #define VMD_CTR_F_SEALED  0x2u

@@ -31,8 +31,8 @@ extern "C" {
 #endif
 
 #define VMD_CTR_OPS_V        1
-#define VMD_CTR_SCRUB_MAX    4096 /* most bad slots a scrub reply lists */
-#define VMD_CTR_OP_ID_SIZE   16
+#define VMD_CTR_SCRUB_MAX    4096           /* most bad slots a scrub reply lists */
+#define VMD_CTR_OP_ID_SIZE   VMD_OP_ID_SIZE /* limits.h */
 #define VMD_CTR_BITMAP_MAX   (VMD_CTR_MAX_SLOTS / 8)
 #define VMD_CTR_COMPACT_MARK 0 /* mode: mark unset LIVE slots DEAD, rewrite the table */
 #define VMD_CTR_COMPACT_FULL 1 /* mode: rewrite the object without dead bytes */

@@ -49,23 +49,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VMD_FP_SIZE         32      /* SHA-256 */
-#define VMD_FP_HEX_SIZE     65      /* 64 lowercase hex digits + NUL */
-#define VMD_OP_ID_SIZE      16      /* operation id of a mutating call */
-#define VMD_VM_ID_MAX       64      /* bytes of a VM id */
-#define VMD_CHUNK_MAX       1048576 /* uncompressed chunk length, 1 MiB */
-#define VMD_IDX_MAX_BITS    16      /* at most 2^16 partitions */
-#define VMD_IDX_MAX_VMS     16      /* VM hashes an entry lists */
-#define VMD_IDX_BATCH_MAX   65536   /* items per index call */
-#define VMD_IDX_TOP_MAX     4096    /* entries per idx_top page */
-#define VMD_IDX_OPS_MAX     16      /* recent op ids a partition remembers */
-#define VMD_IDX_OID_SIZE    9       /* "idx.ffff" + NUL */
-#define VMD_IDX_OP_PREFIX   "~op."  /* omap key prefix of stored replies */
-#define VMD_IDX_OP_KEY_SIZE 37      /* "~op." + 32 hex + NUL */
+/* VMD_FP_SIZE, VMD_OP_ID_SIZE, VMD_VM_ID_MAX, VMD_CHUNK_MAX, VMD_IDX_MAX_BITS: limits.h */
+#define VMD_FP_HEX_SIZE     65     /* 64 lowercase hex digits + NUL */
+#define VMD_IDX_MAX_VMS     16     /* VM hashes an entry lists */
+#define VMD_IDX_BATCH_MAX   65536  /* items per index call */
+#define VMD_IDX_TOP_MAX     4096   /* entries per idx_top page */
+#define VMD_IDX_OPS_MAX     16     /* recent op ids a partition remembers */
+#define VMD_IDX_OID_SIZE    9      /* "idx.ffff" + NUL */
+#define VMD_IDX_OP_PREFIX   "~op." /* omap key prefix of stored replies */
+#define VMD_IDX_OP_KEY_SIZE 37     /* "~op." + 32 hex + NUL */
 
 #define VMD_IDX_ENTRY_V       1
 #define VMD_IDX_ENTRY_POPULAR 0x01
@@ -85,6 +83,12 @@ typedef struct vmd_loc {
     uint64_t id;
     uint32_t slot;
 } vmd_loc;
+
+/* Which partition a request is for; checked against the stored header. */
+typedef struct vmd_idx_target {
+    uint8_t bits;       /* k of the store, 0..16 */
+    uint16_t partition; /* < 2^bits; every fp of the request lies in it */
+} vmd_idx_target;
 
 /* One index entry, decoded. */
 typedef struct vmd_idx_entry {
@@ -138,9 +142,6 @@ void vmd_idx_op_key(const uint8_t op_id[VMD_OP_ID_SIZE], char out[VMD_IDX_OP_KEY
 
 /* FNV-1a 64 of n bytes: the hash an entry stores for a VM id. */
 uint64_t vmd_vm_hash(const char *vm, size_t n);
-
-/* 1 when vm[0..n) is a valid VM id: 1..64 bytes of [A-Za-z0-9._:-]. */
-int vmd_vm_id_valid(const char *vm, size_t n);
 
 /* Bytes vmd_idx_entry_encode() writes for e. */
 size_t vmd_idx_entry_size(const vmd_idx_entry *e);

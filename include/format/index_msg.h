@@ -37,11 +37,7 @@ extern "C" {
 #define VMD_IDX_MSG_V     1
 #define VMD_IDX_DELTA_MAX (1 << 24) /* |delta| of idx_ref */
 
-/* Which partition a request is for; checked against the stored header. */
-typedef struct vmd_idx_target {
-    uint8_t bits;       /* k of the store, 0..16 */
-    uint16_t partition; /* < 2^bits; every fp of the request lies in it */
-} vmd_idx_target;
+/* vmd_idx_target (the partition a request is for) is in index.h. */
 
 /* ---- idx_register ---- */
 
@@ -215,6 +211,29 @@ int vmd_idx_status_reply_decode(vmd_idx_status_reply *out, uint8_t max_status, c
 int vmd_idx_ref_reply_decode(vmd_idx_ref_reply *out, const uint8_t *buf, size_t len);
 int vmd_idx_top_reply_decode(vmd_idx_top_reply *out, const uint8_t *buf, size_t len);
 int vmd_idx_stats_reply_decode(vmd_idx_counters *out, const uint8_t *buf, size_t len);
+
+/*
+ * The replies of the mutating methods by kind, for code that handles them
+ * alike (the class stores them under their op id and checks a stored one
+ * before a replay). Items are vmd_idx_reg_result (REGISTER), uint8_t
+ * statuses (STATUS, at most max_status) or uint64_t pop_refs (REF).
+ */
+typedef enum vmd_idx_reply_kind {
+    VMD_IDX_REPLY_REGISTER,
+    VMD_IDX_REPLY_STATUS,
+    VMD_IDX_REPLY_REF,
+} vmd_idx_reply_kind;
+
+/* Bytes of one item of a reply of that kind. */
+size_t vmd_idx_reply_item_size(vmd_idx_reply_kind kind);
+
+/* Encodes count items as a reply of that kind; as the encoders above. */
+int vmd_idx_reply_encode(vmd_idx_reply_kind kind, uint8_t max_status, uint32_t count,
+                         const void *items, uint8_t **out, size_t *outlen);
+
+/* 0 when buf decodes as a reply of that kind with exactly count items, else as the decoders. */
+int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
+                        uint32_t count);
 
 /* Release what a decoder allocated (NULL-safe; the struct is reset). */
 void vmd_idx_register_req_free(vmd_idx_register_req *r);

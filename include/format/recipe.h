@@ -68,6 +68,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -80,11 +82,11 @@ extern "C" {
 #define VMD_RCP_REF_SIZE    49
 #define VMD_RCP_SIG         4
 #define VMD_RCP_MAX_CHUNKS  65536u
-#define VMD_RCP_DISK_MAX    (1ull << 46) /* 64 TiB */
-#define VMD_RCP_SEG_SHIFT   21           /* 2 MiB segments (client/read/segment.h) */
-#define VMD_RCP_CHUNK_MAX   (1u << 20)
-#define VMD_RCP_VM_MAX      64
-#define VMD_RCP_CTR_SHIFT   24 /* container id = snapshot << 24 | n */
+#define VMD_RCP_DISK_MAX    VMD_DISK_MAX              /* 64 TiB (limits.h) */
+#define VMD_RCP_SEG_SHIFT   VMD_SEGMENT_SHIFT         /* 2 MiB segments (limits.h) */
+#define VMD_RCP_CHUNK_MAX   ((unsigned)VMD_CHUNK_MAX) /* limits.h */
+#define VMD_RCP_VM_MAX      VMD_VM_ID_MAX             /* limits.h */
+#define VMD_RCP_CTR_SHIFT   24                        /* container id = snapshot << 24 | n */
 
 #define VMD_RCP_F_COMPLETE  0x1u
 #define VMD_RCP_REF_ZERO    0x1u
@@ -113,7 +115,7 @@ typedef struct vmd_rcp_entry {
 } vmd_rcp_entry;
 
 typedef struct vmd_rcp_ref {
-    uint8_t fp[32];
+    uint8_t fp[VMD_FP_SIZE];
     uint64_t ctr;
     uint32_t slot;
     uint32_t raw_len;
@@ -168,7 +170,7 @@ int vmd_rcp_record_decode(vmd_rcp_ref *refs, const uint8_t *buf, size_t len, uin
 
 /* Signatures: start empty (all UINT64_MAX), then add each non-zero chunk's fingerprint. */
 void vmd_rcp_sig_init(uint64_t sig[VMD_RCP_SIG]);
-void vmd_rcp_sig_add(uint64_t sig[VMD_RCP_SIG], const uint8_t fp[32]);
+void vmd_rcp_sig_add(uint64_t sig[VMD_RCP_SIG], const uint8_t fp[VMD_FP_SIZE]);
 
 #ifdef __cplusplus
 }
