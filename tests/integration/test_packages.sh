@@ -234,10 +234,13 @@ osd_maps() {
 }
 check "an OSD mapped the installed libcls_vmdedup.so" "no OSD has it in /proc/PID/maps" osd_maps
 
-# A generated disk: vmd-gen is one C file with no dependency beyond libc and libm.
-if ! check "vmd-gen built" "cc failed" cc -O2 -o "$dir/vmd-gen" "$root/tests/gen/vmd-gen.c" -lm ||
+# A generated disk, from vmd-gen built by the project's own CMake (target vmd-gen alone)
+# in the scratch directory.
+gen=$dir/gen-build/tests/vmd-gen
+if ! check "vmd-gen built" "cmake --build --target vmd-gen failed" \
+    sh -c "cmake -S '$root' -B '$dir/gen-build' && cmake --build '$dir/gen-build' --target vmd-gen" ||
     ! check "image generated" "vmd-gen failed" \
-        "$dir/vmd-gen" base --seed 11 --size $((24 * MiB + 4321)) --os-family debian "$dir/disk.img"; then
+        "$gen" base --seed 11 --size $((24 * MiB + 4321)) --os-family debian "$dir/disk.img"; then
     finish
 fi
 if vmd --format json backup vm1 "$dir/disk.img" && grep -q '"snap":1' "$out"; then
