@@ -509,7 +509,7 @@ int vmd_dirtymap_parse(vmd_dirtymap **out, const void *data, size_t len, uint64_
 
 int vmd_dirtymap_new_all(vmd_dirtymap **out, uint64_t disk_size)
 {
-    vmd_dirtymap *m;
+    vmd_dirtymap *m = NULL;
     int err;
 
     if (!out)
