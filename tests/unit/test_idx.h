@@ -96,6 +96,7 @@ vmd_idx_entry entry_sample(void);
 /* The suites, in the order test_idx.c runs them. */
 extern const vmd_test_case vmd_idx_format_tests[];
 extern const vmd_test_case vmd_idx_msg_tests[];
+extern const vmd_test_case vmd_idx_msg_bad_tests[];
 extern const vmd_test_case vmd_idx_method_tests[];
 extern const vmd_test_case vmd_idx_replay_tests[];
 extern const vmd_test_case vmd_idx_top_tests[];
