@@ -179,12 +179,7 @@ void vmd_ctr_header_encode(const vmd_ctr_header *h, uint8_t out[VMD_CTR_HEADER_S
 {
     vmd_wr w;
 
-    memset(out, 0, VMD_CTR_HEADER_SIZE);
-    vmd_wr_init(&w, out, VMD_CTR_HEADER_SIZE);
-    vmd_put_bytes(&w, VMD_CTR_MAGIC, 4);
-    vmd_put_u8(&w, h->version);
-    vmd_put_u8(&w, h->compat);
-    vmd_put_u16(&w, h->flags);
+    vmd_wr_header(&w, out, VMD_CTR_HEADER_SIZE, VMD_CTR_MAGIC, h->version, h->compat, h->flags);
     vmd_put_u32(&w, h->nslots);
     vmd_put_u32(&w, 0);
     vmd_put_u64(&w, h->id);

@@ -51,12 +51,7 @@ void vmd_rcp_header_encode(const vmd_rcp_header *h, uint8_t out[VMD_RCP_HEADER_S
     size_t vm_len = strlen(h->vm);
     vmd_wr w;
 
-    memset(out, 0, VMD_RCP_HEADER_SIZE);
-    vmd_wr_init(&w, out, VMD_RCP_HEADER_SIZE);
-    vmd_put_bytes(&w, VMD_RCP_MAGIC, 4);
-    vmd_put_u8(&w, h->version);
-    vmd_put_u8(&w, h->compat);
-    vmd_put_u16(&w, h->flags);
+    vmd_wr_header(&w, out, VMD_RCP_HEADER_SIZE, VMD_RCP_MAGIC, h->version, h->compat, h->flags);
     vmd_put_u32(&w, h->snap);
     vmd_put_u32(&w, h->parent);
     vmd_put_u64(&w, h->disk_size);
