@@ -217,3 +217,10 @@ int vmd_cli_open_store(vmd_cli *cli, vmd_store **out)
     cli->store.error_arg = cli;
     return vmd_store_open(out, &cli->store) ? 1 : 0;
 }
+
+int vmd_cli_open_snap(vmd_cli *cli, const char *arg, uint32_t *snap, vmd_store **out)
+{
+    if (vmd_cli_snap_arg(cli, arg, snap))
+        return 2;
+    return vmd_cli_open_store(cli, out);
+}

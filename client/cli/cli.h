@@ -63,6 +63,13 @@ void vmd_cli_on_error(void *arg, int err, const char *msg);
 /* Opens the store the options describe; reports failures. */
 int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
 
+/*
+ * A verb on one snapshot: checks the snapshot number arg into *snap, then
+ * opens the store into *out. Returns 0, 2 (not a snapshot number) or 1 (no
+ * store), each failure reported.
+ */
+int vmd_cli_open_snap(vmd_cli *cli, const char *arg, uint32_t *snap, vmd_store **out);
+
 /* A positive 32-bit number (snapshot, thread count), or 0 when s is not one. */
 uint32_t vmd_cli_parse_u32(const char *s);
 

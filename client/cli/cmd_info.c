@@ -14,10 +14,9 @@ int vmd_cmd_info(vmd_cli *cli, int argc, char **argv)
                             &first);
     if (rc)
         return rc;
-    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
-        return 2;
-    if (vmd_cli_open_store(cli, &store))
-        return 1;
+    rc = vmd_cli_open_snap(cli, argv[first + 1], &snap, &store);
+    if (rc)
+        return rc;
     rc = vmd_snap_get(&info, store, argv[first], snap);
     vmd_store_close(store);
     if (rc)

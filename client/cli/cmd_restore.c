@@ -52,10 +52,9 @@ int vmd_cmd_restore(vmd_cli *cli, int argc, char **argv)
                             "usage: vmdedup restore VM SNAP OUT [--offset O --length L]", &first);
     if (rc)
         return rc;
-    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
-        return 2;
-    if (vmd_cli_open_store(cli, &store))
-        return 1;
+    rc = vmd_cli_open_snap(cli, argv[first + 1], &snap, &store);
+    if (rc)
+        return rc;
     ropts.progress = vmd_cli_progress(cli);
     ropts.progress_arg = "restore";
     rc = vmd_restore(store, argv[first], snap, argv[first + 2], &ropts);

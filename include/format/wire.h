@@ -214,6 +214,16 @@ static inline void vmd_get_str8(vmd_rd *r, char *dst, size_t cap)
     dst[n] = 0;
 }
 
+/* 1 when the n bytes at p are all zero (reserved fields and padding must be). */
+static inline int vmd_all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
 /*
  * Fixed-size object header writer (container, recipe and CDS manifest
  * headers, which begin with a magic instead of an envelope): zeroes the
