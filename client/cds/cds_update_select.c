@@ -73,22 +73,20 @@ int vmd_cdsu_load_previous(vmd_cdsu *u)
     return 0;
 }
 
-/* Index of fp in the previous version, or -1. */
+/* bsearch() order of the previous version's entries: by fingerprint (key: its 32 bytes). */
+static int prev_cmp(const void *key, const void *entry)
+{
+    return memcmp(key, ((const vmd_cds_entry *)entry)->fp, 32);
+}
+
+/* Index of fp in the previous version (sorted by fingerprint), or -1. */
 static long prev_find(const vmd_cdsu *u, const vmd_fp *fp)
 {
-    size_t lo = 0, hi = u->nprev;
+    const vmd_cds_entry *e = NULL;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(u->prev[mid].fp, fp->b, 32);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    if (u->nprev)
+        e = bsearch(fp->b, u->prev, u->nprev, sizeof(*u->prev), prev_cmp);
+    return e ? (long)(e - u->prev) : -1;
 }
 
 /* ---- selection ---- */

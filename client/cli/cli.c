@@ -91,38 +91,45 @@ int vmd_cli_budget_arg(vmd_cli *cli, const char *arg)
     return 0;
 }
 
-static int handle_global(vmd_cli *cli, int opt, const char *arg)
+/* The field of the store's options that option opt sets to its value as given, or NULL. */
+static const char **store_field(vmd_cli *cli, int opt)
 {
     switch (opt) {
     case 'c':
-        cli->store.conf = arg;
+        return &cli->store.conf;
+    case OPT_KEYRING:
+        return &cli->store.keyring;
+    case OPT_CLUSTER:
+        return &cli->store.cluster;
+    case OPT_META_POOL:
+        return &cli->store.meta_pool;
+    case OPT_DATA_POOL:
+        return &cli->store.data_pool;
+    case OPT_POPULAR_POOL:
+        return &cli->store.popular_pool;
+    case OPT_NAMESPACE:
+        return &cli->store.nspace;
+    }
+    return NULL;
+}
+
+static int handle_global(vmd_cli *cli, int opt, const char *arg)
+{
+    const char **field = store_field(cli, opt);
+
+    if (field) {
+        *field = arg;
         return 0;
+    }
+    switch (opt) {
     case OPT_ID:
         cli->store.id = strncmp(arg, "client.", 7) == 0 ? arg + 7 : arg;
-        return 0;
-    case OPT_KEYRING:
-        cli->store.keyring = arg;
-        return 0;
-    case OPT_CLUSTER:
-        cli->store.cluster = arg;
         return 0;
     case 'p':
         if (set_pool_prefix(cli, arg)) {
             vmd_cli_error(cli, "bad pool name '%s'", arg);
             return 2;
         }
-        return 0;
-    case OPT_META_POOL:
-        cli->store.meta_pool = arg;
-        return 0;
-    case OPT_DATA_POOL:
-        cli->store.data_pool = arg;
-        return 0;
-    case OPT_POPULAR_POOL:
-        cli->store.popular_pool = arg;
-        return 0;
-    case OPT_NAMESPACE:
-        cli->store.nspace = arg;
         return 0;
     case OPT_FORMAT:
         if (strcmp(arg, "plain") == 0)
@@ -188,9 +195,32 @@ int vmd_cli_parse(vmd_cli *cli, int argc, char **argv, const struct option *extr
     return 0;
 }
 
+int vmd_cli_parse_args(vmd_cli *cli, int argc, char **argv, const struct option *extra,
+                       const char *extra_short,
+                       int (*handle_extra)(vmd_cli *, int opt, const char *), int nargs,
+                       const char *usage, int *first)
+{
+    int rc = vmd_cli_parse(cli, argc, argv, extra, extra_short, handle_extra, 0, first);
+
+    if (rc)
+        return rc;
+    if (*first + nargs != argc) {
+        vmd_cli_error(cli, "%s", usage);
+        return 2;
+    }
+    return 0;
+}
+
 int vmd_cli_open_store(vmd_cli *cli, vmd_store **out)
 {
     cli->store.on_error = vmd_cli_on_error;
     cli->store.error_arg = cli;
     return vmd_store_open(out, &cli->store) ? 1 : 0;
+}
+
+int vmd_cli_open_snap(vmd_cli *cli, const char *arg, uint32_t *snap, vmd_store **out)
+{
+    if (vmd_cli_snap_arg(cli, arg, snap))
+        return 2;
+    return vmd_cli_open_store(cli, out);
 }

@@ -44,6 +44,16 @@ int vmd_cli_parse(vmd_cli *cli, int argc, char **argv, const struct option *extr
                   const char *extra_short, int (*handle_extra)(vmd_cli *, int opt, const char *),
                   int stop_at_verb, int *first);
 
+/*
+ * vmd_cli_parse() for a verb that takes exactly nargs positional arguments
+ * (its options as there); any other number prints `usage` as the error.
+ * Returns 0, or 2 on a usage error (already reported).
+ */
+int vmd_cli_parse_args(vmd_cli *cli, int argc, char **argv, const struct option *extra,
+                       const char *extra_short,
+                       int (*handle_extra)(vmd_cli *, int opt, const char *), int nargs,
+                       const char *usage, int *first);
+
 /* Prints "vmdedup: error: MSG" on stderr. */
 void vmd_cli_error(const vmd_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -52,6 +62,13 @@ void vmd_cli_on_error(void *arg, int err, const char *msg);
 
 /* Opens the store the options describe; reports failures. */
 int vmd_cli_open_store(vmd_cli *cli, vmd_store **out);
+
+/*
+ * A verb on one snapshot: checks the snapshot number arg into *snap, then
+ * opens the store into *out. Returns 0, 2 (not a snapshot number) or 1 (no
+ * store), each failure reported.
+ */
+int vmd_cli_open_snap(vmd_cli *cli, const char *arg, uint32_t *snap, vmd_store **out);
 
 /* A positive 32-bit number (snapshot, thread count), or 0 when s is not one. */
 uint32_t vmd_cli_parse_u32(const char *s);
@@ -76,6 +93,9 @@ int vmd_cli_parse_size(const char *s, uint64_t *out);
 /* A snapshot as text (several lines) or as one JSON object (no newline). */
 void vmd_cli_snap_plain(FILE *f, const vmd_snap_info *s);
 void vmd_cli_snap_json(FILE *f, const vmd_snap_info *s);
+
+/* A snapshot on stdout as --format asks: one JSON object and a newline, or text. */
+void vmd_cli_snap_print(const vmd_cli *cli, const vmd_snap_info *s);
 
 /*
  * A progress callback drawing a bar with the rate and the time left on

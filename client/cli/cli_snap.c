@@ -1,9 +1,10 @@
 /*
- * cli_snap.c - how the command shows snapshots, sizes and progress.
+ * cli_snap.c - how the command reads and shows snapshots, sizes and progress.
  *
- * Shared by backup, info and ls, so that the same snapshot looks the same
- * everywhere, in plain text and in JSON (the JSON keys are the field names
- * of vmd_snap_info and vmd_snap_stats).
+ * Shared by backup, info, restore and ls: the checks of numeric arguments
+ * (snapshot numbers, thread counts, sizes), and the output, so that the same
+ * snapshot looks the same everywhere, in plain text and in JSON (the JSON
+ * keys are the field names of vmd_snap_info and vmd_snap_stats).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +81,19 @@ int vmd_cli_parse_size(const char *s, uint64_t *out)
         return -ERANGE;
     *out = (uint64_t)v << shift;
     return 0;
+}
+
+uint32_t vmd_cli_parse_u32(const char *s)
+{
+    char *end;
+    unsigned long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return 0;
+    v = strtoul(s, &end, 10);
+    if (*end || v == 0 || v > UINT32_MAX)
+        return 0;
+    return (uint32_t)v;
 }
 
 int vmd_cli_threads_arg(const vmd_cli *cli, const char *arg, unsigned *out)
@@ -187,6 +201,16 @@ typedef struct progress {
 } progress;
 
 static progress bar;
+
+void vmd_cli_snap_print(const vmd_cli *cli, const vmd_snap_info *s)
+{
+    if (cli->format == VMD_OUT_JSON) {
+        vmd_cli_snap_json(stdout, s);
+        putchar('\n');
+    } else {
+        vmd_cli_snap_plain(stdout, s);
+    }
+}
 
 static double elapsed(const struct timespec *t0)
 {

@@ -7,9 +7,6 @@
  * --format json, one JSON object (keys as in vmd_snap_info). The snapshot
  * exists only when this command succeeds.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "cli/cli.h"
 
 enum { OPT_DIRTY = 300, OPT_PARENT, OPT_FULL, OPT_THREADS };
@@ -23,19 +20,6 @@ static const struct option backup_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {NULL, 0, NULL, 0},
 };
-
-uint32_t vmd_cli_parse_u32(const char *s)
-{
-    char *end;
-    unsigned long v;
-
-    if (!s || *s < '0' || *s > '9')
-        return 0;
-    v = strtoul(s, &end, 10);
-    if (*end || v == 0 || v > UINT32_MAX)
-        return 0;
-    return (uint32_t)v;
-}
 
 static int handle_backup_option(vmd_cli *cli, int opt, const char *arg)
 {
@@ -65,14 +49,12 @@ int vmd_cmd_backup(vmd_cli *cli, int argc, char **argv)
     vmd_snap_info info;
     int first, rc;
 
-    rc = vmd_cli_parse(cli, argc, argv, backup_options, "", handle_backup_option, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, backup_options, "", handle_backup_option, 2,
+                            "usage: vmdedup backup VM IMAGE [--dirty-map FILE] "
+                            "[--parent SNAP | --full] [--threads N]",
+                            &first);
     if (rc)
         return rc;
-    if (first + 2 != argc) {
-        vmd_cli_error(cli, "usage: vmdedup backup VM IMAGE [--dirty-map FILE] "
-                           "[--parent SNAP | --full] [--threads N]");
-        return 2;
-    }
     if (bopts.full && (bopts.parent || bopts.dirty_map)) {
         vmd_cli_error(cli, "--full takes no parent and no dirty map");
         return 2;
@@ -86,13 +68,9 @@ int vmd_cmd_backup(vmd_cli *cli, int argc, char **argv)
     vmd_store_close(store);
     if (rc)
         return 1;
-    if (cli->format == VMD_OUT_JSON) {
-        vmd_cli_snap_json(stdout, &info);
-        putchar('\n');
-    } else if (!cli->quiet) {
-        vmd_cli_snap_plain(stdout, &info);
-    } else {
+    if (cli->quiet && cli->format != VMD_OUT_JSON)
         printf("%u\n", info.snap);
-    }
+    else
+        vmd_cli_snap_print(cli, &info);
     return 0;
 }

@@ -10,26 +10,17 @@ int vmd_cmd_info(vmd_cli *cli, int argc, char **argv)
     uint32_t snap;
     int first, rc;
 
-    rc = vmd_cli_parse(cli, argc, argv, NULL, NULL, NULL, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, NULL, NULL, NULL, 2, "usage: vmdedup info VM SNAP",
+                            &first);
     if (rc)
         return rc;
-    if (first + 2 != argc) {
-        vmd_cli_error(cli, "usage: vmdedup info VM SNAP");
-        return 2;
-    }
-    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
-        return 2;
-    if (vmd_cli_open_store(cli, &store))
-        return 1;
+    rc = vmd_cli_open_snap(cli, argv[first + 1], &snap, &store);
+    if (rc)
+        return rc;
     rc = vmd_snap_get(&info, store, argv[first], snap);
     vmd_store_close(store);
     if (rc)
         return 1;
-    if (cli->format == VMD_OUT_JSON) {
-        vmd_cli_snap_json(stdout, &info);
-        putchar('\n');
-    } else {
-        vmd_cli_snap_plain(stdout, &info);
-    }
+    vmd_cli_snap_print(cli, &info);
     return 0;
 }

@@ -62,13 +62,10 @@ int vmd_cmd_init(vmd_cli *cli, int argc, char **argv)
     vmd_store *store = NULL;
     int first, rc;
 
-    rc = vmd_cli_parse(cli, argc, argv, init_options, "", handle_init_option, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, init_options, "", handle_init_option, 0,
+                            "init takes no arguments", &first);
     if (rc)
         return rc;
-    if (first != argc) {
-        vmd_cli_error(cli, "init takes no arguments");
-        return 2;
-    }
     if (vmd_cli_open_store(cli, &store))
         return 1;
     rc = vmd_store_init(store, &init_opts);

@@ -11,13 +11,10 @@ int vmd_cmd_inspect(vmd_cli *cli, int argc, char **argv)
     vmd_store *store = NULL;
     int first, rc;
 
-    rc = vmd_cli_parse(cli, argc, argv, NULL, NULL, NULL, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, NULL, NULL, NULL, 1, "usage: vmdedup inspect OBJECT",
+                            &first);
     if (rc)
         return rc;
-    if (first + 1 != argc) {
-        vmd_cli_error(cli, "usage: vmdedup inspect OBJECT");
-        return 2;
-    }
     if (vmd_cli_open_store(cli, &store))
         return 1;
     rc = vmd_store_inspect(stdout, store, argv[first],

@@ -48,17 +48,13 @@ int vmd_cmd_restore(vmd_cli *cli, int argc, char **argv)
     uint32_t snap;
     int first, rc;
 
-    rc = vmd_cli_parse(cli, argc, argv, restore_options, "", handle_restore_option, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, restore_options, "", handle_restore_option, 3,
+                            "usage: vmdedup restore VM SNAP OUT [--offset O --length L]", &first);
     if (rc)
         return rc;
-    if (first + 3 != argc) {
-        vmd_cli_error(cli, "usage: vmdedup restore VM SNAP OUT [--offset O --length L]");
-        return 2;
-    }
-    if (vmd_cli_snap_arg(cli, argv[first + 1], &snap))
-        return 2;
-    if (vmd_cli_open_store(cli, &store))
-        return 1;
+    rc = vmd_cli_open_snap(cli, argv[first + 1], &snap, &store);
+    if (rc)
+        return rc;
     ropts.progress = vmd_cli_progress(cli);
     ropts.progress_arg = "restore";
     rc = vmd_restore(store, argv[first], snap, argv[first + 2], &ropts);

@@ -87,13 +87,10 @@ int vmd_cmd_version(vmd_cli *cli, int argc, char **argv)
     char why[WHY_MAX] = "";
     int first, rc, err;
 
-    rc = vmd_cli_parse(cli, argc, argv, NULL, NULL, NULL, 0, &first);
+    rc = vmd_cli_parse_args(cli, argc, argv, NULL, NULL, NULL, 0, "version takes no arguments",
+                            &first);
     if (rc)
         return rc;
-    if (first != argc) {
-        vmd_cli_error(cli, "version takes no arguments");
-        return 2;
-    }
     err = ask_class(cli, &info, why);
     if (cli->format == VMD_OUT_JSON)
         print_json(&info, err, why);

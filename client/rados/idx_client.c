@@ -16,8 +16,9 @@
  *            out[order[first + j]], the caller's position of that item.
  *
  * What differs between methods is only how a part is encoded and how a reply
- * decodes into a flat array of results: a table of idx_kind holds that.
- * Input items are the wire types of idx_ops.h, each beginning with its vmd_fp.
+ * decodes into a flat array of results: the codecs by kind of index_msg.h do
+ * both, and a table of idx_kind names each method's kinds. Input items are
+ * the wire types of index_msg.h, each beginning with its vmd_fp.
  */
 #include "rados/idx_client.h"
 
@@ -29,16 +30,13 @@
 #include "rados/store_int.h"
 #include "util/grow.h"
 
-/* One method as the batch machinery sees it. */
+/* One method as the batch machinery sees it (the codecs by kind of index_msg.h). */
 typedef struct idx_kind {
     const char *method;
-    size_t in_size;  /* bytes of one input item (a wire item type, vmd_fp first) */
-    size_t out_size; /* bytes of one result */
-    /* Encodes n contiguous items for target t (vm may be NULL where the method has none). */
-    int (*encode)(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                  uint32_t n, uint8_t **in, size_t *inlen);
-    /* Decodes a reply into a malloc()ed array of *count results of out_size bytes. */
-    int (*decode)(const uint8_t *buf, size_t len, uint32_t *count, void **results);
+    size_t in_size;             /* bytes of one input item (a wire item type, vmd_fp first) */
+    vmd_idx_batch_kind request; /* how a part is encoded */
+    vmd_idx_reply_kind reply;   /* how its reply decodes into a flat array of results */
+    uint8_t max_status;         /* the highest status of a STATUS reply */
 } idx_kind;
 
 /* One call of a batch: items order[first .. first + count) of one partition. */
@@ -54,130 +52,19 @@ typedef struct idx_part {
 
 /* ---- the methods ---- */
 
-static int enc_register(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                        uint32_t n, uint8_t **in, size_t *inlen)
-{
-    vmd_idx_register_req r;
-    memset(&r, 0, sizeof(r));
-    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
-    r.t = t;
-    if (strlen(vm) > VMD_VM_ID_MAX)
-        return -EINVAL;
-    strcpy(r.vm, vm);
-    r.count = n;
-    r.items = (vmd_idx_reg_item *)items;
-    return vmd_idx_register_req_encode(&r, in, inlen);
-}
-
-static int dec_register(const uint8_t *buf, size_t len, uint32_t *count, void **results)
-{
-    vmd_idx_register_reply r;
-    int err = vmd_idx_register_reply_decode(&r, buf, len);
-    if (err)
-        return err;
-    *count = r.count;
-    *results = r.items;
-    return 0;
-}
-
-static int enc_release(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                       uint32_t n, uint8_t **in, size_t *inlen)
-{
-    vmd_idx_release_req r;
-    memset(&r, 0, sizeof(r));
-    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
-    r.t = t;
-    if (strlen(vm) > VMD_VM_ID_MAX)
-        return -EINVAL;
-    strcpy(r.vm, vm);
-    r.count = n;
-    r.fps = (vmd_fp *)items;
-    return vmd_idx_release_req_encode(&r, in, inlen);
-}
-
-static int dec_status(uint8_t max_status, const uint8_t *buf, size_t len, uint32_t *count,
-                      void **results)
-{
-    vmd_idx_status_reply r;
-    int err = vmd_idx_status_reply_decode(&r, max_status, buf, len);
-    if (err)
-        return err;
-    *count = r.count;
-    *results = r.status;
-    return 0;
-}
-
-static int dec_release(const uint8_t *buf, size_t len, uint32_t *count, void **results)
-{
-    return dec_status(VMD_IDX_RELEASE_STATUS_MAX, buf, len, count, results);
-}
-
-static int enc_ref(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                   uint32_t n, uint8_t **in, size_t *inlen)
-{
-    vmd_idx_ref_req r;
-    (void)vm;
-    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
-    r.t = t;
-    r.count = n;
-    r.items = (vmd_idx_ref_item *)items;
-    return vmd_idx_ref_req_encode(&r, in, inlen);
-}
-
-static int dec_ref(const uint8_t *buf, size_t len, uint32_t *count, void **results)
-{
-    vmd_idx_ref_reply r;
-    int err = vmd_idx_ref_reply_decode(&r, buf, len);
-    if (err)
-        return err;
-    *count = r.count;
-    *results = r.pop_refs;
-    return 0;
-}
-
-static int enc_mark(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                    uint32_t n, uint8_t **in, size_t *inlen)
-{
-    vmd_idx_mark_req r;
-    (void)vm;
-    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
-    r.t = t;
-    r.count = n;
-    r.items = (vmd_idx_mark_item *)items;
-    return vmd_idx_mark_req_encode(&r, in, inlen);
-}
-
-static int dec_mark(const uint8_t *buf, size_t len, uint32_t *count, void **results)
-{
-    return dec_status(VMD_IDX_MARK_STATUS_MAX, buf, len, count, results);
-}
-
-static int enc_unmark(const uint8_t *op_id, vmd_idx_target t, const char *vm, const void *items,
-                      uint32_t n, uint8_t **in, size_t *inlen)
-{
-    vmd_idx_unmark_req r;
-    (void)vm;
-    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
-    r.t = t;
-    r.count = n;
-    r.fps = (vmd_fp *)items;
-    return vmd_idx_unmark_req_encode(&r, in, inlen);
-}
-
-static int dec_unmark(const uint8_t *buf, size_t len, uint32_t *count, void **results)
-{
-    return dec_status(VMD_IDX_UNMARK_STATUS_MAX, buf, len, count, results);
-}
-
+/* clang-format off */
 static const idx_kind KIND_REGISTER = {"idx_register", sizeof(vmd_idx_reg_item),
-                                       sizeof(vmd_idx_reg_result), enc_register, dec_register};
-static const idx_kind KIND_RELEASE = {"idx_release", sizeof(vmd_fp), 1, enc_release, dec_release};
-static const idx_kind KIND_REF = {"idx_ref", sizeof(vmd_idx_ref_item), sizeof(uint64_t), enc_ref,
-                                  dec_ref};
-static const idx_kind KIND_MARK = {"idx_mark_popular", sizeof(vmd_idx_mark_item), 1, enc_mark,
-                                   dec_mark};
-static const idx_kind KIND_UNMARK = {"idx_unmark_popular", sizeof(vmd_fp), 1, enc_unmark,
-                                     dec_unmark};
+                                       VMD_IDX_BATCH_REGISTER, VMD_IDX_REPLY_REGISTER, 0};
+static const idx_kind KIND_RELEASE = {"idx_release", sizeof(vmd_fp), VMD_IDX_BATCH_RELEASE,
+                                      VMD_IDX_REPLY_STATUS, VMD_IDX_RELEASE_STATUS_MAX};
+static const idx_kind KIND_REF = {"idx_ref", sizeof(vmd_idx_ref_item), VMD_IDX_BATCH_REF,
+                                  VMD_IDX_REPLY_REF, 0};
+static const idx_kind KIND_MARK = {"idx_mark_popular", sizeof(vmd_idx_mark_item),
+                                   VMD_IDX_BATCH_MARK, VMD_IDX_REPLY_STATUS,
+                                   VMD_IDX_MARK_STATUS_MAX};
+static const idx_kind KIND_UNMARK = {"idx_unmark_popular", sizeof(vmd_fp), VMD_IDX_BATCH_UNMARK,
+                                     VMD_IDX_REPLY_STATUS, VMD_IDX_UNMARK_STATUS_MAX};
+/* clang-format on */
 
 /* ---- order ---- */
 
@@ -281,7 +168,7 @@ static int encode_part(vmd_store *s, const idx_kind *k, const char *vm, const vo
         memcpy(buf + (size_t)j * k->in_size,
                (const uint8_t *)items + order[p->first + j] * k->in_size, k->in_size);
     vmd_cls_new_op_id(p->op_id);
-    err = k->encode(p->op_id, t, vm, buf, p->count, &p->in, &p->inlen);
+    err = vmd_idx_batch_req_encode(k->request, p->op_id, t, vm, p->count, buf, &p->in, &p->inlen);
     free(buf);
     if (err == -EINVAL)
         return vmd_fail(s, err, "%s: invalid request for %s (VM id, chunk length or delta)",
@@ -297,7 +184,8 @@ static int scatter_part(vmd_store *s, const idx_kind *k, const size_t *order, co
 {
     void *results = NULL;
     uint32_t count = 0, j;
-    int err = k->decode(r->out, r->outlen, &count, &results);
+    size_t size = vmd_idx_reply_item_size(k->reply);
+    int err = vmd_idx_reply_decode(k->reply, k->max_status, r->out, r->outlen, &count, &results);
 
     if (!err && count != p->count)
         err = -EINVAL;
@@ -307,8 +195,8 @@ static int scatter_part(vmd_store *s, const idx_kind *k, const size_t *order, co
                         k->method, p->oid, s->meta_pool, r->outlen);
     }
     for (j = 0; j < count; j++)
-        memcpy((uint8_t *)out + order[p->first + j] * k->out_size,
-               (const uint8_t *)results + (size_t)j * k->out_size, k->out_size);
+        memcpy((uint8_t *)out + order[p->first + j] * size, (const uint8_t *)results + j * size,
+               size);
     free(results);
     return 0;
 }
@@ -461,6 +349,7 @@ int vmd_idx_unmark_popular(vmd_store *s, const vmd_fp *fps, size_t n, uint8_t *s
 int vmd_idx_top_page(vmd_store *s, unsigned partition, uint32_t min_vms, uint32_t max,
                      const vmd_idx_top_item *after, vmd_idx_top_reply *out)
 {
+    vmd_idx_target t = {(uint8_t)s->partition_bits, (uint16_t)partition};
     vmd_idx_top_req req;
     char oid[VMD_IDX_OID_SIZE];
     uint8_t *in = NULL, *reply = NULL;
@@ -472,16 +361,7 @@ int vmd_idx_top_page(vmd_store *s, unsigned partition, uint32_t min_vms, uint32_
     if (err)
         return err;
     vmd_idx_oid(partition, oid);
-    memset(&req, 0, sizeof(req));
-    req.t.bits = (uint8_t)s->partition_bits;
-    req.t.partition = (uint16_t)partition;
-    req.min_vms = min_vms;
-    req.max = max;
-    if (after) {
-        req.has_cursor = 1;
-        req.cursor_vm_count = after->e.vm_count;
-        req.cursor_fp = after->fp;
-    }
+    vmd_idx_top_req_init(&req, t, min_vms, max, after);
     err = vmd_idx_top_req_encode(&req, &in, &inlen);
     if (err)
         return vmd_fail(s, err, "idx_top on %s: invalid request (partition of %d bits, max %u)",

@@ -35,12 +35,7 @@ void vmd_cds_header_encode(const vmd_cds_header *h, uint8_t out[VMD_CDS_HEADER_S
 {
     vmd_wr w;
 
-    memset(out, 0, VMD_CDS_HEADER_SIZE);
-    vmd_wr_init(&w, out, VMD_CDS_HEADER_SIZE);
-    vmd_put_bytes(&w, VMD_CDS_MAGIC, 4);
-    vmd_put_u8(&w, h->version);
-    vmd_put_u8(&w, h->compat);
-    vmd_put_u16(&w, h->flags);
+    vmd_wr_header(&w, out, VMD_CDS_HEADER_SIZE, VMD_CDS_MAGIC, h->version, h->compat, h->flags);
     vmd_put_u64(&w, h->cds_version);
     vmd_put_u64(&w, h->count);
     vmd_put_u64(&w, h->bytes);

@@ -101,15 +101,6 @@ static void fault_clear(vmd_ctr_fault *f)
     f->slot = UINT32_MAX;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 /* ---- names ---- */
 
 int vmd_ctr_vm_valid(const char *vm, size_t n)
@@ -179,12 +170,7 @@ void vmd_ctr_header_encode(const vmd_ctr_header *h, uint8_t out[VMD_CTR_HEADER_S
 {
     vmd_wr w;
 
-    memset(out, 0, VMD_CTR_HEADER_SIZE);
-    vmd_wr_init(&w, out, VMD_CTR_HEADER_SIZE);
-    vmd_put_bytes(&w, VMD_CTR_MAGIC, 4);
-    vmd_put_u8(&w, h->version);
-    vmd_put_u8(&w, h->compat);
-    vmd_put_u16(&w, h->flags);
+    vmd_wr_header(&w, out, VMD_CTR_HEADER_SIZE, VMD_CTR_MAGIC, h->version, h->compat, h->flags);
     vmd_put_u32(&w, h->nslots);
     vmd_put_u32(&w, 0);
     vmd_put_u64(&w, h->id);
@@ -222,7 +208,7 @@ static int check_vm(const vmd_ctr_header *h, const uint8_t *field)
         return 0;
     if (!popular && !vmd_ctr_vm_valid((const char *)field, h->vm_len))
         return 0;
-    return all_zero(field + h->vm_len, VMD_CTR_VM_MAX - h->vm_len);
+    return vmd_all_zero(field + h->vm_len, VMD_CTR_VM_MAX - h->vm_len);
 }
 
 int vmd_ctr_header_decode(vmd_ctr_header *out, const uint8_t in[VMD_CTR_HEADER_SIZE],
@@ -254,7 +240,7 @@ int vmd_ctr_header_decode(vmd_ctr_header *out, const uint8_t in[VMD_CTR_HEADER_S
         return fail(f, VMD_CTR_CHK_VERSION, UINT32_MAX);
     if (out->flags & ~VMD_CTR_F_KNOWN)
         return fail(f, VMD_CTR_CHK_FLAGS, UINT32_MAX);
-    if (reserved12 || reserved36 || !all_zero(in + 113, 15))
+    if (reserved12 || reserved36 || !vmd_all_zero(in + 113, 15))
         return fail(f, VMD_CTR_CHK_RESERVED, UINT32_MAX);
     if (out->nslots > VMD_CTR_MAX_SLOTS)
         return fail(f, VMD_CTR_CHK_NSLOTS, UINT32_MAX);
@@ -295,7 +281,7 @@ int vmd_ctr_slot_decode(vmd_ctr_slot *out, const vmd_ctr_header *h, uint32_t slo
     out->raw_len = vmd_get_u32(&r);
     out->encoding = vmd_get_u8(&r);
     out->state = vmd_get_u8(&r);
-    if (!all_zero(in + 50, 6))
+    if (!vmd_all_zero(in + 50, 6))
         return fail(f, VMD_CTR_CHK_SLOT_RESERVED, slot);
     if (out->state > VMD_CTR_RECLAIMED)
         return fail(f, VMD_CTR_CHK_SLOT_STATE, slot);

@@ -143,6 +143,21 @@ size_t vmd_idx_entry_size(const vmd_idx_entry *e)
     return VMD_IDX_ENTRY_MIN + strnlen(e->home_vm, sizeof(e->home_vm)) + 8u * e->nvms;
 }
 
+void vmd_idx_entry_put_head(vmd_wr *w, const vmd_idx_entry *e)
+{
+    vmd_put_u8(w, VMD_IDX_ENTRY_V);
+    vmd_put_u8(w, e->flags);
+    vmd_put_u16(w, e->nvms);
+    vmd_put_u32(w, e->vm_count);
+    vmd_put_u32(w, e->chunk_len);
+    vmd_put_u64(w, e->pop_refs);
+    vmd_put_u64(w, e->home.id);
+    vmd_put_u32(w, e->home.slot);
+    vmd_put_u64(w, e->pop.id);
+    vmd_put_u32(w, e->pop.slot);
+    vmd_put_str8(w, e->home_vm);
+}
+
 int vmd_idx_entry_encode(const vmd_idx_entry *e, uint8_t *buf, size_t cap, size_t *len)
 {
     vmd_wr w;
@@ -152,17 +167,7 @@ int vmd_idx_entry_encode(const vmd_idx_entry *e, uint8_t *buf, size_t cap, size_
     if (err)
         return err;
     vmd_wr_init(&w, buf, cap);
-    vmd_put_u8(&w, VMD_IDX_ENTRY_V);
-    vmd_put_u8(&w, e->flags);
-    vmd_put_u16(&w, e->nvms);
-    vmd_put_u32(&w, e->vm_count);
-    vmd_put_u32(&w, e->chunk_len);
-    vmd_put_u64(&w, e->pop_refs);
-    vmd_put_u64(&w, e->home.id);
-    vmd_put_u32(&w, e->home.slot);
-    vmd_put_u64(&w, e->pop.id);
-    vmd_put_u32(&w, e->pop.slot);
-    vmd_put_str8(&w, e->home_vm);
+    vmd_idx_entry_put_head(&w, e);
     for (i = 0; i < e->nvms; i++)
         vmd_put_u64(&w, e->vms[i]);
     if (w.err)

@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "format/msg_codec.h"
 
@@ -26,6 +28,20 @@ int vmd_idx_top_order(uint32_t vm_count_a, const vmd_fp *a, uint32_t vm_count_b,
     if (vm_count_a != vm_count_b)
         return vm_count_a > vm_count_b ? -1 : 1;
     return vmd_fp_cmp(a, b);
+}
+
+void vmd_idx_top_req_init(vmd_idx_top_req *r, vmd_idx_target t, uint32_t min_vms, uint32_t max,
+                          const vmd_idx_top_item *after)
+{
+    memset(r, 0, sizeof(*r));
+    r->t = t;
+    r->min_vms = min_vms;
+    r->max = max;
+    if (after) {
+        r->has_cursor = 1;
+        r->cursor_vm_count = after->e.vm_count;
+        r->cursor_fp = after->fp;
+    }
 }
 
 /* A table of rows for a message of struct T: version 1, no bytes after the rows. */
@@ -308,18 +324,107 @@ int vmd_idx_reply_encode(vmd_idx_reply_kind kind, uint8_t max_status, uint32_t c
     return vmd_msg_encode(d, &r, &max_status, out, outlen);
 }
 
-int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
-                        uint32_t count)
+int vmd_idx_reply_decode(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf,
+                         size_t len, uint32_t *count, void **items)
 {
     const vmd_msg_desc *d = reply_desc(kind);
     batch_reply r;
     int err;
 
+    *count = 0;
+    *items = NULL;
     if (!d)
         return -EINVAL;
     err = vmd_msg_decode(d, &r, &max_status, buf, len);
-    if (!err && r.count != count)
+    if (err)
+        return err; /* the decoder freed what it had */
+    *count = r.count;
+    *items = r.items;
+    return 0;
+}
+
+int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
+                        uint32_t count)
+{
+    uint32_t n;
+    void *items;
+    int err = vmd_idx_reply_decode(kind, max_status, buf, len, &n, &items);
+
+    if (!err && n != count)
         err = -EINVAL;
-    vmd_msg_free(d, &r);
+    free(items);
     return err;
+}
+
+/* ---- the requests of the mutating methods, by kind ---- */
+
+/* The five request structs share one of these layouts: with a VM id, or without. */
+typedef struct vm_batch_req {
+    uint8_t op_id[VMD_OP_ID_SIZE];
+    vmd_idx_target t;
+    char vm[VMD_VM_ID_MAX + 1];
+    uint32_t count;
+    void *items;
+} vm_batch_req;
+
+typedef struct batch_req {
+    uint8_t op_id[VMD_OP_ID_SIZE];
+    vmd_idx_target t;
+    uint32_t count;
+    void *items;
+} batch_req;
+
+#define REQ_LAYOUT(T, B, arr)                                                                      \
+    VMD_STATIC_ASSERT(sizeof(T) == sizeof(B) && offsetof(T, t) == offsetof(B, t) &&                \
+                          offsetof(T, count) == offsetof(B, count) &&                              \
+                          offsetof(T, arr) == offsetof(B, items),                                  \
+                      #T " is laid out as " #B)
+REQ_LAYOUT(vmd_idx_register_req, vm_batch_req, items);
+REQ_LAYOUT(vmd_idx_release_req, vm_batch_req, fps);
+REQ_LAYOUT(vmd_idx_ref_req, batch_req, items);
+REQ_LAYOUT(vmd_idx_mark_req, batch_req, items);
+REQ_LAYOUT(vmd_idx_unmark_req, batch_req, fps);
+
+static const struct {
+    const vmd_msg_desc *desc;
+    int has_vm;
+} batch_kinds[] = {
+    [VMD_IDX_BATCH_REGISTER] = {&register_req, 1}, [VMD_IDX_BATCH_RELEASE] = {&release_req, 1},
+    [VMD_IDX_BATCH_REF] = {&ref_req, 0},           [VMD_IDX_BATCH_MARK] = {&mark_req, 0},
+    [VMD_IDX_BATCH_UNMARK] = {&unmark_req, 0},
+};
+
+/* A request with a VM id: checked for length here, for its characters by the encoder. */
+static int vm_batch_encode(const vmd_msg_desc *d, const uint8_t *op_id, vmd_idx_target t,
+                           const char *vm, uint32_t count, const void *items, uint8_t **out,
+                           size_t *outlen)
+{
+    vm_batch_req r;
+
+    if (!vm || strlen(vm) > VMD_VM_ID_MAX)
+        return -EINVAL;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
+    r.t = t;
+    strcpy(r.vm, vm);
+    r.count = count;
+    r.items = (void *)items; /* only read */
+    return vmd_msg_encode(d, &r, NULL, out, outlen);
+}
+
+int vmd_idx_batch_req_encode(vmd_idx_batch_kind kind, const uint8_t *op_id, vmd_idx_target t,
+                             const char *vm, uint32_t count, const void *items, uint8_t **out,
+                             size_t *outlen)
+{
+    batch_req r;
+
+    if ((unsigned)kind >= sizeof(batch_kinds) / sizeof(batch_kinds[0]))
+        return -EINVAL;
+    if (batch_kinds[kind].has_vm)
+        return vm_batch_encode(batch_kinds[kind].desc, op_id, t, vm, count, items, out, outlen);
+    memcpy(r.op_id, op_id, VMD_OP_ID_SIZE);
+    r.t = t;
+    r.count = count;
+    r.items = (void *)items; /* only read */
+    return vmd_msg_encode(batch_kinds[kind].desc, &r, NULL, out, outlen);
 }

@@ -36,27 +36,12 @@ uint32_t vmd_rcp_seg_len(uint64_t disk_size, uint64_t seg)
     return left < (1u << VMD_RCP_SEG_SHIFT) ? (uint32_t)left : (1u << VMD_RCP_SEG_SHIFT);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 void vmd_rcp_header_encode(const vmd_rcp_header *h, uint8_t out[VMD_RCP_HEADER_SIZE])
 {
     size_t vm_len = strlen(h->vm);
     vmd_wr w;
 
-    memset(out, 0, VMD_RCP_HEADER_SIZE);
-    vmd_wr_init(&w, out, VMD_RCP_HEADER_SIZE);
-    vmd_put_bytes(&w, VMD_RCP_MAGIC, 4);
-    vmd_put_u8(&w, h->version);
-    vmd_put_u8(&w, h->compat);
-    vmd_put_u16(&w, h->flags);
+    vmd_wr_header(&w, out, VMD_RCP_HEADER_SIZE, VMD_RCP_MAGIC, h->version, h->compat, h->flags);
     vmd_put_u32(&w, h->snap);
     vmd_put_u32(&w, h->parent);
     vmd_put_u64(&w, h->disk_size);
@@ -114,7 +99,7 @@ int vmd_rcp_header_decode(vmd_rcp_header *out, const uint8_t in[VMD_RCP_HEADER_S
         return -EINVAL;
     vm_len = vmd_get_u8(&r);
     if (vm_len > VMD_RCP_VM_MAX || !vmd_vm_id_valid((const char *)in + 49, vm_len) ||
-        !all_zero(in + 49 + vm_len, VMD_RCP_HEADER_SIZE - 49 - vm_len))
+        !vmd_all_zero(in + 49 + vm_len, VMD_RCP_HEADER_SIZE - 49 - vm_len))
         return -EINVAL;
     memcpy(out->vm, in + 49, vm_len);
     out->vm[vm_len] = '\0';
@@ -185,7 +170,7 @@ int vmd_rcp_entry_decode(vmd_rcp_entry *out, const vmd_rcp_header *h,
     memset(out, 0, sizeof(*out));
     vmd_rd_init(&r, in, VMD_RCP_ENTRY_SIZE);
     out->kind = vmd_get_u8(&r);
-    if (!all_zero(in + 1, 3) || !all_zero(in + 20, 4))
+    if (!vmd_all_zero(in + 1, 3) || !vmd_all_zero(in + 20, 4))
         return -EINVAL;
     vmd_rd_take(&r, 3);
     out->holder = vmd_get_u32(&r);
@@ -225,7 +210,7 @@ static int ref_check(const vmd_rcp_ref *f, uint32_t holder)
     if (f->raw_len < 1 || f->raw_len > VMD_RCP_CHUNK_MAX)
         return -EINVAL;
     if (f->flags & VMD_RCP_REF_ZERO)
-        return (f->ctr || f->slot || !all_zero(f->fp, 32)) ? -EINVAL : 0;
+        return (f->ctr || f->slot || !vmd_all_zero(f->fp, 32)) ? -EINVAL : 0;
     if (f->flags & VMD_RCP_REF_POPULAR)
         return 0; /* popular ids are the CDS's own sequence (any u64) */
     if (owner < 1 || owner > holder)

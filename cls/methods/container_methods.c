@@ -122,6 +122,13 @@ out:
     return err;
 }
 
+/* A request that did not decode: logged with the method's name, its error returned. */
+static int bad_request(const char *method, size_t inlen, int err)
+{
+    vmd_cls_log(1, "vmdedup.%s: bad request (%zu bytes): %d", method, inlen, err);
+    return err;
+}
+
 /* Hands an encoded reply (buf, len) to the caller or frees it on error. */
 static int reply(int err, uint8_t *buf, size_t len, uint8_t **out, size_t *outlen)
 {
@@ -209,10 +216,8 @@ int vmd_m_ctr_scrub(vmd_obj *obj, const uint8_t *in, size_t inlen, uint8_t **out
 
     memset(&r, 0, sizeof(r));
     err = vmd_ctr_scrub_req_decode(&req, in, inlen);
-    if (err) {
-        vmd_cls_log(1, "vmdedup.ctr_scrub: bad request (%zu bytes): %d", inlen, err);
-        return err;
-    }
+    if (err)
+        return bad_request("ctr_scrub", inlen, err);
     err = load(obj, "ctr_scrub", 1, &l);
     if (err)
         return err;
@@ -383,10 +388,8 @@ int vmd_m_ctr_compact(vmd_obj *obj, const uint8_t *in, size_t inlen, uint8_t **o
     int err, changed;
 
     err = vmd_ctr_compact_req_decode(&req, in, inlen);
-    if (err) {
-        vmd_cls_log(1, "vmdedup.ctr_compact: bad request (%zu bytes): %d", inlen, err);
-        return err;
-    }
+    if (err)
+        return bad_request("ctr_compact", inlen, err);
     err = load(obj, "ctr_compact", req.mode == VMD_CTR_COMPACT_FULL, &l);
     if (err)
         return err;
@@ -447,10 +450,8 @@ int vmd_m_ctr_stats(vmd_obj *obj, const uint8_t *in, size_t inlen, uint8_t **out
     int err;
 
     err = vmd_ctr_stats_req_decode(in, inlen);
-    if (err) {
-        vmd_cls_log(1, "vmdedup.ctr_stats: bad request (%zu bytes): %d", inlen, err);
-        return err;
-    }
+    if (err)
+        return bad_request("ctr_stats", inlen, err);
     err = load(obj, "ctr_stats", 0, &l);
     if (err)
         return err;

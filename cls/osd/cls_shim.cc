@@ -42,9 +42,14 @@ extern int cls_cxx_map_write_header(cls_method_context_t hctx, bufferlist *inbl)
 namespace
 {
 
-/* Copies a bufferlist into a new malloc()ed buffer (never NULL on success). */
-int copy_out(bufferlist &bl, uint8_t **out, size_t *outlen)
+/*
+ * The end of a call that read into bl: its error r as it is, or bl copied
+ * into a new malloc()ed buffer (never NULL on success).
+ */
+int copy_out(int r, bufferlist &bl, uint8_t **out, size_t *outlen)
 {
+    if (r < 0)
+        return r;
     size_t n = bl.length();
     uint8_t *p = static_cast<uint8_t *>(std::malloc(n ? n : 1));
     if (!p)
@@ -53,6 +58,19 @@ int copy_out(bufferlist &bl, uint8_t **out, size_t *outlen)
         bl.begin().copy(n, reinterpret_cast<char *>(p));
     *out = p;
     *outlen = n;
+    return 0;
+}
+
+/* Calls fn on each key and value of vals in key order; stops at its first non-zero result. */
+int each_val(std::map<std::string, bufferlist> &vals, vmd_cls_omap_fn fn, void *arg)
+{
+    for (auto &kv : vals) {
+        bufferlist &bl = kv.second;
+        int rc =
+            fn(arg, kv.first.c_str(), reinterpret_cast<const uint8_t *>(bl.c_str()), bl.length());
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -107,9 +125,7 @@ extern "C" int vmd_cls_read(cls_method_context_t h, uint64_t off, size_t len, ui
     SHIM_GUARD({
         bufferlist bl;
         int r = cls_cxx_read(h, static_cast<int>(off), static_cast<int>(len), &bl);
-        if (r < 0)
-            return r;
-        return copy_out(bl, out, outlen);
+        return copy_out(r, bl, out, outlen);
     })
 }
 
@@ -145,9 +161,7 @@ extern "C" int vmd_cls_omap_get(cls_method_context_t h, const char *key, uint8_t
     SHIM_GUARD({
         bufferlist bl;
         int r = cls_cxx_map_get_val(h, std::string(key), &bl);
-        if (r < 0)
-            return r;
-        return copy_out(bl, val, len);
+        return copy_out(r, bl, val, len);
     })
 }
 
@@ -175,15 +189,10 @@ extern "C" int vmd_cls_omap_page(cls_method_context_t h, const char *after, uint
             cls_cxx_map_get_vals(h, std::string(after ? after : ""), std::string(), max, &vals, &m);
         if (r < 0)
             return r;
-        for (auto &kv : vals) {
-            bufferlist &bl = kv.second;
-            int rc = fn(arg, kv.first.c_str(), reinterpret_cast<const uint8_t *>(bl.c_str()),
-                        bl.length());
-            if (rc)
-                return rc;
-        }
-        *more = m ? 1 : 0;
-        return 0;
+        r = each_val(vals, fn, arg);
+        if (r == 0)
+            *more = m ? 1 : 0;
+        return r;
     })
 }
 
@@ -192,9 +201,7 @@ extern "C" int vmd_cls_omap_header_get(cls_method_context_t h, uint8_t **val, si
     SHIM_GUARD({
         bufferlist bl;
         int r = cls_cxx_map_read_header(h, &bl);
-        if (r < 0)
-            return r;
-        return copy_out(bl, val, len);
+        return copy_out(r, bl, val, len);
     })
 }
 
@@ -228,14 +235,7 @@ extern "C" int vmd_cls_omap_get_keys(cls_method_context_t h, const char *const *
         int r = cls_cxx_map_get_vals_by_keys(h, want, &vals);
         if (r < 0)
             return r;
-        for (auto &kv : vals) {
-            bufferlist &bl = kv.second;
-            int rc = fn(arg, kv.first.c_str(), reinterpret_cast<const uint8_t *>(bl.c_str()),
-                        bl.length());
-            if (rc)
-                return rc;
-        }
-        return 0;
+        return each_val(vals, fn, arg);
     })
 }
 
@@ -245,9 +245,7 @@ extern "C" int vmd_cls_getxattr(cls_method_context_t h, const char *name, uint8_
     SHIM_GUARD({
         bufferlist bl;
         int r = cls_cxx_getxattr(h, name, &bl);
-        if (r < 0)
-            return r;
-        return copy_out(bl, val, len);
+        return copy_out(r, bl, val, len);
     })
 }
 

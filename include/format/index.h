@@ -153,6 +153,14 @@ size_t vmd_idx_entry_size(const vmd_idx_entry *e);
  */
 int vmd_idx_entry_encode(const vmd_idx_entry *e, uint8_t *buf, size_t cap, size_t *len);
 
+/*
+ * Writes e's version and fields up to its home VM to w, unchecked: the part
+ * of vmd_idx_entry_encode() before the VM hashes, for tests that build
+ * entries the encoder would refuse.
+ */
+struct vmd_wr;
+void vmd_idx_entry_put_head(struct vmd_wr *w, const vmd_idx_entry *e);
+
 /* Decodes and validates one entry; 0, -EINVAL or -EPROTO (unknown version). */
 int vmd_idx_entry_decode(vmd_idx_entry *out, const uint8_t *buf, size_t len);
 

@@ -175,6 +175,13 @@ typedef struct vmd_idx_stats_req {
     vmd_idx_target t;
 } vmd_idx_stats_req;
 
+/*
+ * Fills r to ask for the page of at most max entries with vm_count >= min_vms
+ * of partition t that follows entry `after` in top order (NULL: the first page).
+ */
+void vmd_idx_top_req_init(vmd_idx_top_req *r, vmd_idx_target t, uint32_t min_vms, uint32_t max,
+                          const vmd_idx_top_item *after);
+
 /* Order of idx_top: vm_count descending, then fp ascending (<0, 0, >0 like memcmp). */
 int vmd_idx_top_order(uint32_t vm_count_a, const vmd_fp *a, uint32_t vm_count_b, const vmd_fp *b);
 
@@ -231,9 +238,38 @@ size_t vmd_idx_reply_item_size(vmd_idx_reply_kind kind);
 int vmd_idx_reply_encode(vmd_idx_reply_kind kind, uint8_t max_status, uint32_t count,
                          const void *items, uint8_t **out, size_t *outlen);
 
+/*
+ * Decodes a reply of that kind: *count items of vmd_idx_reply_item_size(kind)
+ * bytes in *items (malloc()ed, the caller free()s it; NULL on error). As the
+ * decoders.
+ */
+int vmd_idx_reply_decode(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf,
+                         size_t len, uint32_t *count, void **items);
+
 /* 0 when buf decodes as a reply of that kind with exactly count items, else as the decoders. */
 int vmd_idx_reply_check(vmd_idx_reply_kind kind, uint8_t max_status, const uint8_t *buf, size_t len,
                         uint32_t count);
+
+/*
+ * The requests of the mutating methods by kind, for code that sends them
+ * alike (the client's batches, the tests' method helpers): an op id, the
+ * target, the VM id (REGISTER and RELEASE; NULL for the others), and count
+ * items of the method's item type: vmd_idx_reg_item (REGISTER), vmd_fp
+ * (RELEASE, UNMARK), vmd_idx_ref_item (REF) or vmd_idx_mark_item (MARK).
+ * As the typed encoders; a VM id missing or longer than VMD_VM_ID_MAX is
+ * -EINVAL.
+ */
+typedef enum vmd_idx_batch_kind {
+    VMD_IDX_BATCH_REGISTER,
+    VMD_IDX_BATCH_RELEASE,
+    VMD_IDX_BATCH_REF,
+    VMD_IDX_BATCH_MARK,
+    VMD_IDX_BATCH_UNMARK,
+} vmd_idx_batch_kind;
+
+int vmd_idx_batch_req_encode(vmd_idx_batch_kind kind, const uint8_t *op_id, vmd_idx_target t,
+                             const char *vm, uint32_t count, const void *items, uint8_t **out,
+                             size_t *outlen);
 
 /* Release what a decoder allocated (NULL-safe; the struct is reset). */
 void vmd_idx_register_req_free(vmd_idx_register_req *r);

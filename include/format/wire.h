@@ -214,6 +214,33 @@ static inline void vmd_get_str8(vmd_rd *r, char *dst, size_t cap)
     dst[n] = 0;
 }
 
+/* 1 when the n bytes at p are all zero (reserved fields and padding must be). */
+static inline int vmd_all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * Fixed-size object header writer (container, recipe and CDS manifest
+ * headers, which begin with a magic instead of an envelope): zeroes the
+ * size bytes at out, points w at them and writes the 4-byte magic, version,
+ * compat (u8 each) and flags (u16); the caller writes the rest.
+ */
+static inline void vmd_wr_header(vmd_wr *w, uint8_t *out, size_t size, const char *magic,
+                                 uint8_t version, uint8_t compat, uint16_t flags)
+{
+    memset(out, 0, size);
+    vmd_wr_init(w, out, size);
+    vmd_put_bytes(w, magic, 4);
+    vmd_put_u8(w, version);
+    vmd_put_u8(w, compat);
+    vmd_put_u16(w, flags);
+}
+
 /*
  * Envelope writer: vmd_wr_begin() reserves the 6 bytes and returns the offset
  * where they start; vmd_wr_end() fills in the payload length once the fields

@@ -1,10 +1,12 @@
 /*
  * fuzz_idx_decode.c - one libFuzzer target per index decoder, chosen at build time.
  *
- * Built once per decoder with -DFUZZ_IDX_<NAME> (tests/fuzz/CMakeLists.txt).
- * Any bytes go to the decoder; what decodes must re-encode, the re-encoding
- * must decode again and encode to the same bytes (encoder and decoder agree
- * on everything they accept). A violation aborts, which libFuzzer reports.
+ * Built once per decoder with -DFUZZ_IDX=<name> (tests/fuzz/CMakeLists.txt),
+ * a name of the table at the end, which holds one round-trip function per
+ * decoder, each made by a macro. Any bytes go to the decoder; what decodes
+ * must re-encode, the re-encoding must decode again and encode to the same
+ * bytes (encoder and decoder agree on everything they accept). A violation
+ * aborts, which libFuzzer reports.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,9 +22,10 @@ static void same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
         abort();
 }
 
-/* decode -> encode -> decode -> encode, for message types with malloc()ing encoders. */
-#define ROUND_TRIP(type, decode, encode, release)                                                  \
-    do {                                                                                           \
+/* The round trip above of message `name`, whose encoder malloc()s its output. */
+#define ROUND_TRIP(name, type, decode, encode, release)                                            \
+    static void name##_round_trip(const uint8_t *data, size_t size)                                \
+    {                                                                                              \
         type m1, m2;                                                                               \
         uint8_t *e1 = NULL, *e2 = NULL;                                                            \
         size_t l1 = 0, l2 = 0;                                                                     \
@@ -37,7 +40,31 @@ static void same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
             free(e2);                                                                              \
         }                                                                                          \
         release(&m1);                                                                              \
-    } while (0)
+    }
+#define IDX_ROUND_TRIP(name, type, release)                                                        \
+    ROUND_TRIP(name, type, vmd_idx_##name##_decode, vmd_idx_##name##_encode, release)
+
+/*
+ * The same for a stored record encoded into a buffer of max bytes; exact: the
+ * record has no envelope, so a valid one has exactly one encoding, its input.
+ */
+#define STORED_ROUND_TRIP(name, type, max, exact)                                                  \
+    static void name##_round_trip(const uint8_t *data, size_t size)                                \
+    {                                                                                              \
+        type m1, m2;                                                                               \
+        uint8_t b1[max], b2[max];                                                                  \
+        size_t l1, l2;                                                                             \
+        if (vmd_idx_##name##_decode(&m1, data, size) != 0)                                         \
+            return;                                                                                \
+        if (vmd_idx_##name##_encode(&m1, b1, sizeof(b1), &l1) != 0)                                \
+            abort();                                                                               \
+        if ((exact) && (l1 != size || memcmp(b1, data, size) != 0))                                \
+            abort();                                                                               \
+        if (vmd_idx_##name##_decode(&m2, b1, l1) != 0 ||                                           \
+            vmd_idx_##name##_encode(&m2, b2, sizeof(b2), &l2) != 0)                                \
+            abort();                                                                               \
+        same_bytes(b1, l1, b2, l2);                                                                \
+    }
 
 static void no_release(void *p)
 {
@@ -54,85 +81,55 @@ static int status_encode(const vmd_idx_status_reply *r, uint8_t **o, size_t *l)
     return vmd_idx_status_reply_encode(r, VMD_IDX_RELEASE_STATUS_MAX, o, l);
 }
 
-static void fuzz_entry(const uint8_t *data, size_t size)
-{
-    vmd_idx_entry e, e2;
-    uint8_t b1[VMD_IDX_ENTRY_MAX], b2[VMD_IDX_ENTRY_MAX];
-    size_t l1, l2;
+/* clang-format off */
+IDX_ROUND_TRIP(register_req, vmd_idx_register_req, vmd_idx_register_req_free)
+IDX_ROUND_TRIP(release_req, vmd_idx_release_req, vmd_idx_release_req_free)
+IDX_ROUND_TRIP(ref_req, vmd_idx_ref_req, vmd_idx_ref_req_free)
+IDX_ROUND_TRIP(mark_req, vmd_idx_mark_req, vmd_idx_mark_req_free)
+IDX_ROUND_TRIP(unmark_req, vmd_idx_unmark_req, vmd_idx_unmark_req_free)
+IDX_ROUND_TRIP(top_req, vmd_idx_top_req, no_release)
+IDX_ROUND_TRIP(stats_req, vmd_idx_stats_req, no_release)
+IDX_ROUND_TRIP(reply_req, vmd_idx_reply_req, no_release)
+IDX_ROUND_TRIP(register_reply, vmd_idx_register_reply, vmd_idx_register_reply_free)
+ROUND_TRIP(status_reply, vmd_idx_status_reply, status_decode, status_encode,
+           vmd_idx_status_reply_free)
+IDX_ROUND_TRIP(ref_reply, vmd_idx_ref_reply, vmd_idx_ref_reply_free)
+IDX_ROUND_TRIP(top_reply, vmd_idx_top_reply, vmd_idx_top_reply_free)
+IDX_ROUND_TRIP(stats_reply, vmd_idx_counters, no_release)
+STORED_ROUND_TRIP(entry, vmd_idx_entry, VMD_IDX_ENTRY_MAX, 1)
+STORED_ROUND_TRIP(header, vmd_idx_header, VMD_IDX_HEADER_MAX, 0)
+/* clang-format on */
 
-    if (vmd_idx_entry_decode(&e, data, size) != 0)
-        return;
-    if (vmd_idx_entry_encode(&e, b1, sizeof(b1), &l1) != 0 || l1 != size ||
-        memcmp(b1, data, size) != 0)
-        abort(); /* no envelope: a valid entry has exactly one encoding */
-    if (vmd_idx_entry_decode(&e2, b1, l1) != 0 || vmd_idx_entry_encode(&e2, b2, sizeof(b2), &l2))
-        abort();
-    same_bytes(b1, l1, b2, l2);
-}
+#define T(name)                                                                                    \
+    {                                                                                              \
+#name, name##_round_trip                                                                   \
+    }
 
-static void fuzz_header(const uint8_t *data, size_t size)
-{
-    vmd_idx_header h, h2;
-    uint8_t b1[VMD_IDX_HEADER_MAX], b2[VMD_IDX_HEADER_MAX];
-    size_t l1, l2;
+static const struct {
+    const char *name;
+    void (*run)(const uint8_t *data, size_t size);
+} targets[] = {
+    T(register_req), T(release_req), T(ref_req),     T(mark_req),       T(unmark_req),
+    T(top_req),      T(stats_req),   T(reply_req),   T(register_reply), T(status_reply),
+    T(ref_reply),    T(top_reply),   T(stats_reply), T(entry),          T(header),
+};
 
-    if (vmd_idx_header_decode(&h, data, size) != 0)
-        return;
-    if (vmd_idx_header_encode(&h, b1, sizeof(b1), &l1) != 0)
-        abort();
-    if (vmd_idx_header_decode(&h2, b1, l1) != 0 || vmd_idx_header_encode(&h2, b2, sizeof(b2), &l2))
-        abort();
-    same_bytes(b1, l1, b2, l2);
-}
+#ifndef FUZZ_IDX
+#error "build with -DFUZZ_IDX=<decoder> (a name of the table above)"
+#endif
+#define NAME_OF(x) #x
+#define NAME(x)    NAME_OF(x)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-#if defined(FUZZ_IDX_REGISTER_REQ)
-    ROUND_TRIP(vmd_idx_register_req, vmd_idx_register_req_decode, vmd_idx_register_req_encode,
-               vmd_idx_register_req_free);
-#elif defined(FUZZ_IDX_RELEASE_REQ)
-    ROUND_TRIP(vmd_idx_release_req, vmd_idx_release_req_decode, vmd_idx_release_req_encode,
-               vmd_idx_release_req_free);
-#elif defined(FUZZ_IDX_REF_REQ)
-    ROUND_TRIP(vmd_idx_ref_req, vmd_idx_ref_req_decode, vmd_idx_ref_req_encode,
-               vmd_idx_ref_req_free);
-#elif defined(FUZZ_IDX_MARK_REQ)
-    ROUND_TRIP(vmd_idx_mark_req, vmd_idx_mark_req_decode, vmd_idx_mark_req_encode,
-               vmd_idx_mark_req_free);
-#elif defined(FUZZ_IDX_UNMARK_REQ)
-    ROUND_TRIP(vmd_idx_unmark_req, vmd_idx_unmark_req_decode, vmd_idx_unmark_req_encode,
-               vmd_idx_unmark_req_free);
-#elif defined(FUZZ_IDX_TOP_REQ)
-    ROUND_TRIP(vmd_idx_top_req, vmd_idx_top_req_decode, vmd_idx_top_req_encode, no_release);
-#elif defined(FUZZ_IDX_STATS_REQ)
-    ROUND_TRIP(vmd_idx_stats_req, vmd_idx_stats_req_decode, vmd_idx_stats_req_encode, no_release);
-#elif defined(FUZZ_IDX_REPLY_REQ)
-    ROUND_TRIP(vmd_idx_reply_req, vmd_idx_reply_req_decode, vmd_idx_reply_req_encode, no_release);
-#elif defined(FUZZ_IDX_REGISTER_REPLY)
-    ROUND_TRIP(vmd_idx_register_reply, vmd_idx_register_reply_decode, vmd_idx_register_reply_encode,
-               vmd_idx_register_reply_free);
-#elif defined(FUZZ_IDX_STATUS_REPLY)
-    ROUND_TRIP(vmd_idx_status_reply, status_decode, status_encode, vmd_idx_status_reply_free);
-#elif defined(FUZZ_IDX_REF_REPLY)
-    ROUND_TRIP(vmd_idx_ref_reply, vmd_idx_ref_reply_decode, vmd_idx_ref_reply_encode,
-               vmd_idx_ref_reply_free);
-#elif defined(FUZZ_IDX_TOP_REPLY)
-    ROUND_TRIP(vmd_idx_top_reply, vmd_idx_top_reply_decode, vmd_idx_top_reply_encode,
-               vmd_idx_top_reply_free);
-#elif defined(FUZZ_IDX_STATS_REPLY)
-    ROUND_TRIP(vmd_idx_counters, vmd_idx_stats_reply_decode, vmd_idx_stats_reply_encode,
-               no_release);
-#elif defined(FUZZ_IDX_ENTRY)
-    fuzz_entry(data, size);
-#elif defined(FUZZ_IDX_HEADER)
-    fuzz_header(data, size);
-#else
-#error "build with -DFUZZ_IDX_<decoder>"
-#endif
-    (void)no_release;
-    (void)status_decode;
-    (void)status_encode;
-    (void)fuzz_entry;
-    (void)fuzz_header;
+    static void (*run)(const uint8_t *data, size_t size);
+    size_t i;
+
+    for (i = 0; !run && i < sizeof(targets) / sizeof(targets[0]); i++)
+        if (strcmp(targets[i].name, NAME(FUZZ_IDX)) == 0)
+            run = targets[i].run;
+    if (!run)
+        abort(); /* FUZZ_IDX names no decoder */
+    run(data, size);
     return 0;
 }

@@ -299,6 +299,21 @@ fi
 
 # --- two processes at once ---------------------------------------------------------
 
+# Runs `backup ${a_args[@]}` and `backup ${b_args[@]}` at once, by two processes
+# (output in $dir/a.* and $dir/b.*); ra and rb are their exit codes.
+two_backups() {
+    "$vmdedup" --namespace "$ns" backup "${a_args[@]}" >"$dir/a.out" 2>"$dir/a.err" &
+    pa=$!
+    "$vmdedup" --namespace "$ns" backup "${b_args[@]}" >"$dir/b.out" 2>"$dir/b.err" &
+    pb=$!
+    bg_pids+=("$pa" "$pb")
+    wait "$pa"
+    ra=$?
+    wait "$pb"
+    rb=$?
+    bg_pids=()
+}
+
 if use_ns conc; then
     image ca-1 --seed 51 --size $((24 * MiB + 5)) --os-family debian &&
         image cb-1 --seed 52 --size $((26 * MiB + 3)) --os-family debian &&
@@ -308,18 +323,9 @@ if use_ns conc; then
         if [ $round = 2 ]; then
             amap=(--dirty-map "$dir/ca-2.map") bmap=(--dirty-map "$dir/cb-2.map")
         fi
-        "$vmdedup" --namespace "$ns" backup vmA "$dir/ca-$round.img" ${amap[@]+"${amap[@]}"} \
-            >"$dir/a.out" 2>"$dir/a.err" &
-        pa=$!
-        "$vmdedup" --namespace "$ns" backup vmB "$dir/cb-$round.img" ${bmap[@]+"${bmap[@]}"} \
-            >"$dir/b.out" 2>"$dir/b.err" &
-        pb=$!
-        bg_pids+=("$pa" "$pb")
-        wait "$pa"
-        ra=$?
-        wait "$pb"
-        rb=$?
-        bg_pids=()
+        a_args=(vmA "$dir/ca-$round.img" ${amap[@]+"${amap[@]}"})
+        b_args=(vmB "$dir/cb-$round.img" ${bmap[@]+"${bmap[@]}"})
+        two_backups
         if [ $ra = 0 ] && [ $rb = 0 ] && restored vmA "$round" "ca-$round" &&
             restored vmB "$round" "cb-$round"; then
             pass "two VMs backed up at once by two processes (snapshot $round), both restore exactly"
@@ -329,16 +335,9 @@ if use_ns conc; then
         fi
     done
     # One VM twice at once: both may succeed (serialised) or one is refused; nothing breaks.
-    "$vmdedup" --namespace "$ns" backup vmA "$dir/ca-2.img" >"$dir/a.out" 2>"$dir/a.err" &
-    pa=$!
-    "$vmdedup" --namespace "$ns" backup vmA "$dir/ca-1.img" >"$dir/b.out" 2>"$dir/b.err" &
-    pb=$!
-    bg_pids+=("$pa" "$pb")
-    wait "$pa"
-    ra=$?
-    wait "$pb"
-    rb=$?
-    bg_pids=()
+    a_args=(vmA "$dir/ca-2.img")
+    b_args=(vmA "$dir/ca-1.img")
+    two_backups
     vmd ls vmA --format json
     n=$(grep -o '"snap":' "$out" | wc -l)
     ok=1

@@ -88,6 +88,14 @@ static int unchanged(const mem_obj *m, const uint8_t *snap, size_t len)
     return mem_obj_size(m) == len && memcmp(mem_obj_data(m), snap, len) == 0;
 }
 
+/* The end of a test on a container's bytes obj, parsed as c, in object m. */
+static void case_free(mem_obj *m, vmd_ctr *c, uint8_t *obj)
+{
+    mem_obj_free(m);
+    vmd_ctr_free(c);
+    free(obj);
+}
+
 static void test_scrub_clean_and_corrupt(void)
 {
     size_t size;
@@ -136,9 +144,7 @@ static void test_scrub_clean_and_corrupt(void)
     CU_ASSERT_EQUAL(r.bad[0].slot, 2);
     CU_ASSERT(r.bad[0].reason == VMD_CTR_BAD_HASH || r.bad[0].reason == VMD_CTR_BAD_DECOMPRESS);
     vmd_ctr_scrub_reply_clear(&r);
-    mem_obj_free(m);
-    vmd_ctr_free(c);
-    free(obj);
+    case_free(m, c, obj);
 }
 
 static void test_scrub_skips_dead(void)
@@ -157,9 +163,7 @@ static void test_scrub_skips_dead(void)
     CU_ASSERT_EQUAL(r.reclaimed, 1);
     CU_ASSERT_EQUAL(r.nbad, 0);
     vmd_ctr_scrub_reply_clear(&r);
-    mem_obj_free(m);
-    vmd_ctr_free(c);
-    free(obj);
+    case_free(m, c, obj);
 }
 
 static void test_stats(void)
@@ -182,9 +186,7 @@ static void test_stats(void)
     CU_ASSERT_EQUAL(r.flags, VMD_CTR_F_SEALED);
     CU_ASSERT_EQUAL(r.id, 5);
     CU_ASSERT_STRING_EQUAL(r.vm, "vm");
-    mem_obj_free(m);
-    vmd_ctr_free(c);
-    free(obj);
+    case_free(m, c, obj);
 }
 
 /* Every LIVE slot of the object still reads back verified, with the bytes build() gave it. */

@@ -12,7 +12,8 @@ int main(void)
 {
     static const vmd_test_suite suites[] = {
         {"idx: formats", vmd_idx_format_tests},
-        {"idx: message codecs", vmd_idx_msg_tests},
+        {"idx: messages, round trips", vmd_idx_msg_tests},
+        {"idx: messages, malformed", vmd_idx_msg_bad_tests},
         {"idx: methods", vmd_idx_method_tests},
         {"idx: replays and op ids", vmd_idx_replay_tests},
         {"idx: top and large batches", vmd_idx_top_tests},

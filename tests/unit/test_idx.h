@@ -61,6 +61,7 @@ int run_quiet(mem_obj *m, mem_method_fn fn, const uint8_t *in, size_t len);
 
 vmd_idx_reg_item reg_item(unsigned n, uint32_t len, uint64_t ctr, uint32_t slot);
 
+/* Registers items for vm in partition t under op id op (NULL: a fresh one). */
 int do_register_t(mem_obj *m, const uint8_t *op, vmd_idx_target t, const char *vm,
                   vmd_idx_reg_item *items, uint32_t n, vmd_idx_register_reply *rep);
 
@@ -96,6 +97,7 @@ vmd_idx_entry entry_sample(void);
 /* The suites, in the order test_idx.c runs them. */
 extern const vmd_test_case vmd_idx_format_tests[];
 extern const vmd_test_case vmd_idx_msg_tests[];
+extern const vmd_test_case vmd_idx_msg_bad_tests[];
 extern const vmd_test_case vmd_idx_method_tests[];
 extern const vmd_test_case vmd_idx_replay_tests[];
 extern const vmd_test_case vmd_idx_top_tests[];

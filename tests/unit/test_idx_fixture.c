@@ -98,35 +98,66 @@ vmd_idx_reg_item reg_item(unsigned n, uint32_t len, uint64_t ctr, uint32_t slot)
     return it;
 }
 
+/* A mutating method as the helpers call it: its request and reply by kind (index_msg.h). */
+typedef struct batch_method {
+    mem_method_fn fn;
+    vmd_idx_batch_kind request;
+    vmd_idx_reply_kind reply;
+    uint8_t max_status; /* of a STATUS reply */
+} batch_method;
+
+static const batch_method REGISTER = {vmd_m_idx_register, VMD_IDX_BATCH_REGISTER,
+                                      VMD_IDX_REPLY_REGISTER, 0};
+static const batch_method RELEASE = {vmd_m_idx_release, VMD_IDX_BATCH_RELEASE, VMD_IDX_REPLY_STATUS,
+                                     VMD_IDX_RELEASE_STATUS_MAX};
+static const batch_method REF = {vmd_m_idx_ref, VMD_IDX_BATCH_REF, VMD_IDX_REPLY_REF, 0};
+static const batch_method MARK = {vmd_m_idx_mark_popular, VMD_IDX_BATCH_MARK, VMD_IDX_REPLY_STATUS,
+                                  VMD_IDX_MARK_STATUS_MAX};
+static const batch_method UNMARK = {vmd_m_idx_unmark_popular, VMD_IDX_BATCH_UNMARK,
+                                    VMD_IDX_REPLY_STATUS, VMD_IDX_UNMARK_STATUS_MAX};
+
+/*
+ * Runs method bm with op id op (a fresh one when NULL) on n items for target
+ * t (and vm). When the call succeeds and count is given, its reply decodes
+ * into *count results in *results (malloc()ed); else *results stays NULL.
+ */
+static int do_batch(mem_obj *m, const batch_method *bm, const uint8_t *op, vmd_idx_target t,
+                    const char *vm, const void *items, uint32_t n, uint32_t *count, void **results)
+{
+    uint8_t fresh[VMD_OP_ID_SIZE], *in = NULL, *out = NULL;
+    size_t inlen = 0, outlen = 0;
+    int rc;
+
+    *results = NULL;
+    if (!op) {
+        op_next(fresh);
+        op = fresh;
+    }
+    CU_ASSERT_EQUAL_FATAL(vmd_idx_batch_req_encode(bm->request, op, t, vm, n, items, &in, &inlen),
+                          0);
+    rc = run(m, bm->fn, in, inlen, &out, &outlen);
+    if (rc == 0 && count)
+        CU_ASSERT_EQUAL(
+            vmd_idx_reply_decode(bm->reply, bm->max_status, out, outlen, count, results), 0);
+    free(in);
+    free(out);
+    return rc;
+}
+
 int do_register_t(mem_obj *m, const uint8_t *op, vmd_idx_target t, const char *vm,
                   vmd_idx_reg_item *items, uint32_t n, vmd_idx_register_reply *rep)
 {
-    vmd_idx_register_req req;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen, outlen;
-    int rc;
-
-    memset(&req, 0, sizeof(req));
-    memcpy(req.op_id, op, VMD_OP_ID_SIZE);
-    req.t = t;
-    snprintf(req.vm, sizeof(req.vm), "%s", vm);
-    req.count = n;
-    req.items = items;
-    CU_ASSERT_EQUAL_FATAL(vmd_idx_register_req_encode(&req, &in, &inlen), 0);
-    rc = run(m, vmd_m_idx_register, in, inlen, &out, &outlen);
-    if (rc == 0 && rep)
-        CU_ASSERT_EQUAL(vmd_idx_register_reply_decode(rep, out, outlen), 0);
-    free(in);
-    free(out);
+    void *res;
+    int rc = do_batch(m, &REGISTER, op, t, vm, items, n, rep ? &rep->count : NULL, &res);
+    if (rep && rc == 0)
+        rep->items = res;
     return rc;
 }
 
 int do_register(mem_obj *m, const char *vm, vmd_idx_reg_item *items, uint32_t n,
                 vmd_idx_register_reply *rep)
 {
-    uint8_t op[VMD_OP_ID_SIZE];
-    op_next(op);
-    return do_register_t(m, op, T, vm, items, n, rep);
+    return do_register_t(m, NULL, T, vm, items, n, rep);
 }
 
 /* Registers fps 0..n-1 (length 4096 + i) for vm. */
@@ -140,91 +171,39 @@ void register_range(mem_obj *m, const char *vm, unsigned first, unsigned n)
     free(items);
 }
 
+/* The three methods that reply a status per fingerprint. */
+static int do_status(mem_obj *m, const batch_method *bm, const char *vm, const void *items,
+                     uint32_t n, vmd_idx_status_reply *rep)
+{
+    void *res;
+    int rc = do_batch(m, bm, NULL, T, vm, items, n, rep ? &rep->count : NULL, &res);
+    if (rep && rc == 0)
+        rep->status = res;
+    return rc;
+}
+
 int do_release(mem_obj *m, const char *vm, vmd_fp *fps, uint32_t n, vmd_idx_status_reply *rep)
 {
-    vmd_idx_release_req req;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen, outlen;
-    int rc;
-
-    memset(&req, 0, sizeof(req));
-    op_next(req.op_id);
-    req.t = T;
-    snprintf(req.vm, sizeof(req.vm), "%s", vm);
-    req.count = n;
-    req.fps = fps;
-    CU_ASSERT_EQUAL_FATAL(vmd_idx_release_req_encode(&req, &in, &inlen), 0);
-    rc = run(m, vmd_m_idx_release, in, inlen, &out, &outlen);
-    if (rc == 0 && rep)
-        CU_ASSERT_EQUAL(vmd_idx_status_reply_decode(rep, VMD_IDX_RELEASE_STATUS_MAX, out, outlen),
-                        0);
-    free(in);
-    free(out);
-    return rc;
+    return do_status(m, &RELEASE, vm, fps, n, rep);
 }
 
 int do_ref(mem_obj *m, vmd_idx_ref_item *items, uint32_t n, vmd_idx_ref_reply *rep)
 {
-    vmd_idx_ref_req req;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen, outlen;
-    int rc;
-
-    memset(&req, 0, sizeof(req));
-    op_next(req.op_id);
-    req.t = T;
-    req.count = n;
-    req.items = items;
-    CU_ASSERT_EQUAL_FATAL(vmd_idx_ref_req_encode(&req, &in, &inlen), 0);
-    rc = run(m, vmd_m_idx_ref, in, inlen, &out, &outlen);
-    if (rc == 0 && rep)
-        CU_ASSERT_EQUAL(vmd_idx_ref_reply_decode(rep, out, outlen), 0);
-    free(in);
-    free(out);
+    void *res;
+    int rc = do_batch(m, &REF, NULL, T, NULL, items, n, rep ? &rep->count : NULL, &res);
+    if (rep && rc == 0)
+        rep->pop_refs = res;
     return rc;
 }
 
 int do_mark(mem_obj *m, vmd_idx_mark_item *items, uint32_t n, vmd_idx_status_reply *rep)
 {
-    vmd_idx_mark_req req;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen, outlen;
-    int rc;
-
-    memset(&req, 0, sizeof(req));
-    op_next(req.op_id);
-    req.t = T;
-    req.count = n;
-    req.items = items;
-    CU_ASSERT_EQUAL_FATAL(vmd_idx_mark_req_encode(&req, &in, &inlen), 0);
-    rc = run(m, vmd_m_idx_mark_popular, in, inlen, &out, &outlen);
-    if (rc == 0 && rep)
-        CU_ASSERT_EQUAL(vmd_idx_status_reply_decode(rep, VMD_IDX_MARK_STATUS_MAX, out, outlen), 0);
-    free(in);
-    free(out);
-    return rc;
+    return do_status(m, &MARK, NULL, items, n, rep);
 }
 
 int do_unmark(mem_obj *m, vmd_fp *fps, uint32_t n, vmd_idx_status_reply *rep)
 {
-    vmd_idx_unmark_req req;
-    uint8_t *in = NULL, *out = NULL;
-    size_t inlen, outlen;
-    int rc;
-
-    memset(&req, 0, sizeof(req));
-    op_next(req.op_id);
-    req.t = T;
-    req.count = n;
-    req.fps = fps;
-    CU_ASSERT_EQUAL_FATAL(vmd_idx_unmark_req_encode(&req, &in, &inlen), 0);
-    rc = run(m, vmd_m_idx_unmark_popular, in, inlen, &out, &outlen);
-    if (rc == 0 && rep)
-        CU_ASSERT_EQUAL(vmd_idx_status_reply_decode(rep, VMD_IDX_UNMARK_STATUS_MAX, out, outlen),
-                        0);
-    free(in);
-    free(out);
-    return rc;
+    return do_status(m, &UNMARK, NULL, fps, n, rep);
 }
 
 int do_top(mem_obj *m, uint32_t min_vms, uint32_t max, const vmd_idx_top_item *after,
@@ -235,15 +214,7 @@ int do_top(mem_obj *m, uint32_t min_vms, uint32_t max, const vmd_idx_top_item *a
     size_t inlen, outlen;
     int rc;
 
-    memset(&req, 0, sizeof(req));
-    req.t = T;
-    req.min_vms = min_vms;
-    req.max = max;
-    if (after) {
-        req.has_cursor = 1;
-        req.cursor_vm_count = after->e.vm_count;
-        req.cursor_fp = after->fp;
-    }
+    vmd_idx_top_req_init(&req, T, min_vms, max, after);
     CU_ASSERT_EQUAL_FATAL(vmd_idx_top_req_encode(&req, &in, &inlen), 0);
     rc = run(m, vmd_m_idx_top, in, inlen, &out, &outlen);
     if (rc == 0)

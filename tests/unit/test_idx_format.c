@@ -119,17 +119,7 @@ static size_t entry_raw(const vmd_idx_entry *e, uint8_t *buf, size_t cap)
     vmd_wr w;
     unsigned i;
     vmd_wr_init(&w, buf, cap);
-    vmd_put_u8(&w, 1);
-    vmd_put_u8(&w, e->flags);
-    vmd_put_u16(&w, e->nvms);
-    vmd_put_u32(&w, e->vm_count);
-    vmd_put_u32(&w, e->chunk_len);
-    vmd_put_u64(&w, e->pop_refs);
-    vmd_put_u64(&w, e->home.id);
-    vmd_put_u32(&w, e->home.slot);
-    vmd_put_u64(&w, e->pop.id);
-    vmd_put_u32(&w, e->pop.slot);
-    vmd_put_str8(&w, e->home_vm);
+    vmd_idx_entry_put_head(&w, e);
     for (i = 0; i < e->nvms; i++) /* beyond the array (nvms > 16): ascending fillers */
         vmd_put_u64(&w, i < VMD_IDX_MAX_VMS ? e->vms[i] : UINT64_MAX - 32 + i);
     return w.len;
