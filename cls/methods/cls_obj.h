@@ -3,7 +3,7 @@
  *
  * Class logic (index partitions, containers) never calls the OSD directly: it
  * takes a vmd_obj, whose ops are the OSD's (cls_obj_osd.c, through the C++
- * shim) inside ceph-osd, and an in-memory object (tests/unit/mem_obj.c) in
+ * shim) inside ceph-osd, and an in-memory object (tests/lib/mem_obj.c) in
  * unit tests and fuzzers. The logic is thereby tested natively, and the same
  * code runs in the OSD.
  *
