@@ -56,7 +56,8 @@ check() {
 
 # finish: the closing line; exit status 1 when anything failed.
 finish() {
-    vmd_test_summary time
+    echo "test_packages: $((SECONDS - t_start)) s"
+    vmd_test_summary
     exit
 }
 
@@ -200,7 +201,7 @@ if ! vmd init --partitions 16; then
     finish
 fi
 pass "vmdedup init"
-if vmd version && grep -q "client  vmdedup $version" "$out" && grep -q 'class   vmdedup .*: compatible' "$out"; then
+if vmd version && grep -q "^client: vmdedup $version$" "$out" && grep -q '^class: vmdedup .*: compatible$' "$out"; then
     pass "vmdedup version reaches the class"
 else
     fail "vmdedup version reaches the class" "no compatible class version"
