@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/u64set.h"
 
 typedef struct pg_ent {
@@ -150,13 +151,15 @@ static int mon_command(vmd_place *p, const char *cmd, char **json)
 
 static int pool_get(vmd_place *p, pool_info *pi, const char *var, int64_t *v)
 {
-    char cmd[512], *json = NULL;
+    char cmd[768], pool[520], *json = NULL;
     int err;
 
+    if (vmd_json_quote(pool, sizeof(pool), pi->name) < 0)
+        return vmd_fail(p->s, -ENAMETOOLONG, "osd pool get: pool name %s too long", pi->name);
     snprintf(cmd, sizeof(cmd),
-             "{\"prefix\":\"osd pool get\",\"pool\":\"%s\",\"var\":\"%s\","
+             "{\"prefix\":\"osd pool get\",\"pool\":%s,\"var\":\"%s\","
              "\"format\":\"json\"}",
-             pi->name, var);
+             pool, var);
     err = mon_command(p, cmd, &json);
     if (err)
         return err;
@@ -233,14 +236,17 @@ static uint32_t stable_mod(uint32_t x, uint32_t b, uint32_t mask)
 /* "osd map" of one object: its acting set, and its raw hash for the check. */
 static int osd_map(vmd_place *p, pool_info *pi, const char *oid, vmd_osdset *set, uint32_t *raw)
 {
-    char cmd[768], *json = NULL, rawpg[64], *dot;
+    char cmd[2048], pool[520], obj[520], ns[520], *json = NULL, rawpg[64], *dot;
     int err;
 
+    /* Names are quoted for JSON: a pool, namespace or object name may hold any byte. */
+    if (vmd_json_quote(pool, sizeof(pool), pi->name) < 0 ||
+        vmd_json_quote(obj, sizeof(obj), oid) < 0 || vmd_json_quote(ns, sizeof(ns), p->nspace) < 0)
+        return vmd_fail(p->s, -ENAMETOOLONG, "osd map %s %s: name too long", pi->name, oid);
     snprintf(cmd, sizeof(cmd),
-             "{\"prefix\":\"osd map\",\"pool\":\"%s\",\"object\":\"%s\"%s%s%s,"
+             "{\"prefix\":\"osd map\",\"pool\":%s,\"object\":%s%s%s,"
              "\"format\":\"json\"}",
-             pi->name, oid, p->nspace[0] ? ",\"nspace\":\"" : "", p->nspace,
-             p->nspace[0] ? "\"" : "");
+             pool, obj, p->nspace[0] ? ",\"nspace\":" : "", p->nspace[0] ? ns : "");
     err = mon_command(p, cmd, &json);
     if (err)
         return err;

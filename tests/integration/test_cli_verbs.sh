@@ -131,4 +131,14 @@ result "no bar with -q" $?
 ! grep -q "ETA" "$err" && ! grep -q "ETA" "$out"
 result "no bar without a terminal" $?
 
+# ---- names that need quoting ------------------------------------------------------
+# stats asks the monitors where objects live with JSON commands: a namespace holding a
+# quote, a backslash and a control character must reach them escaped, not break them.
+qns="q\"u\\o$(printf '\t')te-$$"
+check "init in a namespace that needs JSON quoting" 0 "store initialised" -- \
+    --namespace "$qns" init --partitions 16
+check "backup there" 0 "^snapshot 1 of vm-q " -- --namespace "$qns" backup vm-q help
+check "stats there: placement of every object found" 0 "P\(restorable\)" -- \
+    --namespace "$qns" stats
+
 vmd_test_summary
