@@ -66,6 +66,8 @@ typedef struct rworker {
     vmd_rcp_records recs; /* the segment's refs */
     uint32_t *order;      /* non-zero refs by (pool, container, slot) */
     size_t order_cap;
+    vmd_ctr_slot *planned; /* planned[k]: the slot of ref order[k], checked against the recipe */
+    size_t planned_cap;
     vmd_slot_reader reads; /* the segment's chunks, merged into spans */
     cache_ent cache[RS_CACHE];
     uint64_t tick;
@@ -136,7 +138,8 @@ static int load_record(rworker *w, uint64_t seg, const vmd_rcp_entry *e)
     err = vmd_rcp_reader_record(&w->recs, msg, &w->r->rcp, seg, e);
     if (err)
         return rs_fail(w->r, err, "%s", msg);
-    if (vmd_grow((void **)&w->order, &w->order_cap, e->nchunks, 256, sizeof(*w->order)))
+    if (vmd_grow((void **)&w->order, &w->order_cap, e->nchunks, 256, sizeof(*w->order)) ||
+        vmd_grow((void **)&w->planned, &w->planned_cap, e->nchunks, 256, sizeof(*w->planned)))
         return rs_fail(w->r, -ENOMEM, "restoring segment %llu", (unsigned long long)seg);
     return 0;
 }
@@ -228,13 +231,20 @@ static int plan_reads(rworker *w, uint32_t nref)
 
     for (k = 0; k < nref; k++) {
         const vmd_rcp_ref *f = &w->recs.refs[w->order[k]];
-        const vmd_ctr *c;
+        const vmd_ctr *c = NULL;
         if ((err = cached_ctr(w, f, &c)))
             return err;
         ref_oid(w, f, oid);
         if ((err = check_slot(w, c, f, oid)))
             return err;
-        if (vmd_slot_reader_add(&w->reads, ref_popular(f), f->ctr, oid, &c->slots[f->slot]))
+        /* From here on the chunk is what the recipe says: its length and fingerprint
+           come from the recipe, only where it lies from the table checked above. The
+           table is not read again (the cache may evict and reload it, and a reloaded
+           table is not the one that was checked). */
+        w->planned[k] = c->slots[f->slot];
+        w->planned[k].raw_len = f->raw_len;
+        memcpy(w->planned[k].fp, f->fp, sizeof(w->planned[k].fp));
+        if (vmd_slot_reader_add(&w->reads, ref_popular(f), f->ctr, oid, &w->planned[k]))
             return rs_fail(w->r, -ENOMEM, "planning reads of container %s", oid);
     }
     return 0;
@@ -254,21 +264,39 @@ static int read_spans(rworker *w)
     return 0;
 }
 
-/* Decodes and verifies every non-zero ref into the segment buffer. */
-static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos)
+/*
+ * Test hook: with VMD_RESTORE_TEST_STALL=decode in the environment, restore
+ * sleeps (once, 5 s) between reading a segment's chunks and decoding them, so
+ * that tests/integration/test_restore_faults.sh can change a container there.
+ */
+static void test_stall(void)
+{
+    static int stalled;
+    const char *e = getenv("VMD_RESTORE_TEST_STALL");
+
+    if (e && strcmp(e, "decode") == 0 && !__atomic_exchange_n(&stalled, 1, __ATOMIC_SEQ_CST))
+        sleep(5);
+}
+
+/*
+ * Decodes and verifies every non-zero ref into the segment buffer (seg_len
+ * bytes), from the slots planned and checked against the recipe: each chunk
+ * is verified against the recipe's fingerprint and length.
+ */
+static int decode_chunks(rworker *w, uint32_t nref, const uint32_t *pos, uint32_t seg_len)
 {
     uint32_t k;
     int err;
 
+    test_stall();
     for (k = 0; k < nref; k++) {
         const vmd_rcp_ref *f = &w->recs.refs[w->order[k]];
-        const vmd_ctr *c;
-        const vmd_ctr_slot *sl;
+        const vmd_ctr_slot *sl = &w->planned[k];
         const vmd_span *sp;
         int reason = 0;
-        if ((err = cached_ctr(w, f, &c)))
-            return err;
-        sl = &c->slots[f->slot];
+        if (pos[w->order[k]] > seg_len || sl->raw_len > seg_len - pos[w->order[k]])
+            return rs_fail(w->r, -EIO, "internal: chunk %u of the segment ends past it",
+                           w->order[k]);
         if (!(sp = vmd_slot_reader_find(&w->reads, ref_popular(f), f->ctr, sl)))
             return rs_fail(w->r, -EIO, "internal: no read covers slot %u", f->slot);
         err = vmd_ctr_chunk_decode(sl, sp->buf + (sl->offset - sp->off), w->seg + pos[w->order[k]],
@@ -308,7 +336,7 @@ static int build_segment(rworker *w, uint64_t seg, const vmd_rcp_entry *e)
     if (!err)
         err = read_spans(w);
     if (!err)
-        err = decode_chunks(w, nref, pos);
+        err = decode_chunks(w, nref, pos, off);
     vmd_slot_reader_clear(&w->reads);
     free(pos);
     return err;
@@ -433,6 +461,7 @@ static void free_worker(rworker *w)
     free(w->seg);
     vmd_rcp_records_free(&w->recs);
     free(w->order);
+    free(w->planned);
     vmd_slot_reader_free(&w->reads);
     for (i = 0; i < RS_CACHE; i++)
         vmd_ctr_free(w->cache[i].ctr);
